@@ -1,0 +1,161 @@
+//! A loaded Whisper model (shared, read-only) and decoders (one whisper state each, owned by
+//! one worker thread at a time).
+
+use std::sync::Arc;
+
+use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
+
+use super::{AsrError, Language, SAMPLE_RATE, Segment, Transcript, text};
+use crate::models::ResolvedModel;
+
+/// Steers Whisper to Simplified characters and full punctuation for Mandarin.
+const ZH_PROMPT: &str = "以下是普通话的句子。";
+
+/// How much audio context the encoder sees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Window {
+    /// Whisper's standard 30 s windows, exactly as whisper.cpp transcribes a file.
+    Full,
+    /// `audio_ctx` sized to the clip: an utterance of a few seconds costs a few seconds of
+    /// encoder work instead of thirty.
+    Utterance,
+}
+
+#[derive(Debug, Clone)]
+pub struct DecodeOptions {
+    pub language: Language,
+    pub window: Window,
+    pub threads: usize,
+    /// Beam width; 1 is greedy.
+    pub beam_size: usize,
+    /// Whisper's temperature fallback re-decodes doubtful output; off by default because it
+    /// makes latency unpredictable.
+    pub temperature_fallback: bool,
+}
+
+impl DecodeOptions {
+    pub fn new(language: Language, window: Window) -> Self {
+        Self { language, window, threads: 1, beam_size: 1, temperature_fallback: false }
+    }
+}
+
+/// What a decode produced, with the decoder's own doubt about it.
+#[derive(Debug, Clone)]
+pub struct Decoded {
+    pub transcript: Transcript,
+    /// Highest no-speech probability among the segments (0 when there were none).
+    pub no_speech_prob: f32,
+}
+
+#[derive(Clone)]
+pub struct WhisperModel {
+    ctx: Arc<WhisperContext>,
+    pub name: String,
+    pub multilingual: bool,
+}
+
+impl WhisperModel {
+    pub fn load(model: &ResolvedModel) -> Result<Self, AsrError> {
+        crate::logging::route_whisper_logs();
+        let mut params = WhisperContextParameters::default();
+        params.use_gpu(cfg!(feature = "cuda"));
+        let path = model.path.to_string_lossy().into_owned();
+        let ctx = WhisperContext::new_with_params(&path, params)
+            .map_err(|e| AsrError::Load { path: path.clone(), why: e.to_string() })?;
+        Ok(Self { ctx: Arc::new(ctx), name: model.name.clone(), multilingual: model.info.hparams.multilingual() })
+    }
+
+    pub fn decoder(&self) -> Result<Decoder, AsrError> {
+        let state = self.ctx.create_state().map_err(|e| AsrError::Whisper(e.to_string()))?;
+        Ok(Decoder { state, multilingual: self.multilingual, model: self.name.clone() })
+    }
+
+    /// Whether this model can decode `language` at all.
+    pub fn check_language(&self, language: Language) -> Result<(), AsrError> {
+        match language {
+            Language::En => Ok(()),
+            Language::Zh | Language::Auto if self.multilingual => Ok(()),
+            other => Err(AsrError::EnglishOnlyModel { model: self.name.clone(), lang: other.code() }),
+        }
+    }
+}
+
+pub struct Decoder {
+    state: WhisperState,
+    multilingual: bool,
+    model: String,
+}
+
+/// Whisper refuses clips under a second; pad with silence rather than lose short answers ("yes").
+const MIN_SAMPLES: usize = SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10;
+
+impl Decoder {
+    pub fn decode(&mut self, pcm: &[f32], opts: &DecodeOptions) -> Result<Decoded, AsrError> {
+        if !self.multilingual && opts.language != Language::En {
+            return Err(AsrError::EnglishOnlyModel { model: self.model.clone(), lang: opts.language.code() });
+        }
+        let padded;
+        let mut audio = pcm;
+        if audio.len() < MIN_SAMPLES {
+            let mut p = pcm.to_vec();
+            p.resize(MIN_SAMPLES, 0.0);
+            padded = p;
+            audio = &padded;
+        }
+        let strategy = if opts.beam_size > 1 {
+            SamplingStrategy::BeamSearch { beam_size: opts.beam_size as i32, patience: -1.0 }
+        } else {
+            SamplingStrategy::Greedy { best_of: 1 }
+        };
+        let mut params = FullParams::new(strategy);
+        params.set_n_threads(opts.threads.max(1) as i32);
+        params.set_print_special(false);
+        params.set_print_progress(false);
+        params.set_print_realtime(false);
+        params.set_print_timestamps(false);
+        params.set_suppress_nst(true);
+        params.set_temperature(0.0);
+        if !opts.temperature_fallback {
+            params.set_temperature_inc(0.0);
+        }
+        let language = if self.multilingual { opts.language.code() } else { "en" };
+        params.set_language(Some(language));
+        if opts.language == Language::Zh {
+            params.set_initial_prompt(ZH_PROMPT);
+        }
+        if opts.window == Window::Utterance {
+            let seconds = audio.len() as f64 / SAMPLE_RATE as f64;
+            // 50 encoder frames per second, plus margin so the clip's end is never cut off.
+            let ctx = ((seconds * 50.0).ceil() as i32 + 64).min(1500);
+            params.set_audio_ctx(ctx);
+            params.set_no_context(true);
+            params.set_single_segment(true);
+            // Bounds the cost of a decoder loop on a short clip (~4 tokens a second is fast speech).
+            params.set_max_tokens((seconds * 8.0).ceil() as i32 + 16);
+        }
+        self.state.full(params, audio).map_err(|e| AsrError::Whisper(e.to_string()))?;
+        let detected = if opts.language == Language::Auto {
+            whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).unwrap_or("en").to_string()
+        } else {
+            language.to_string()
+        };
+        let mut segments = Vec::new();
+        let mut no_speech_prob: f32 = 0.0;
+        let audio_ms = (pcm.len() as u64 * 1000) / SAMPLE_RATE as u64;
+        for seg in self.state.as_iter() {
+            no_speech_prob = no_speech_prob.max(seg.no_speech_probability());
+            let raw = seg.to_str_lossy().map_err(|e| AsrError::Whisper(e.to_string()))?;
+            let cleaned = text::clean(&raw, &detected);
+            if cleaned.is_empty() {
+                continue;
+            }
+            // Timestamps are in 10 ms units; clamp to the real (unpadded) audio.
+            let start_ms = (seg.start_timestamp().max(0) as u64 * 10).min(audio_ms);
+            let end_ms = (seg.end_timestamp().max(0) as u64 * 10).min(audio_ms).max(start_ms);
+            segments.push(Segment { start_ms, end_ms, text: cleaned });
+        }
+        let joiner = if detected == "zh" { "" } else { " " };
+        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(joiner);
+        Ok(Decoded { transcript: Transcript { text, language: detected, segments }, no_speech_prob })
+    }
+}

@@ -1,0 +1,484 @@
+//! Streaming recogniser for one call. Sans-IO: 16 kHz PCM frames of any length go in; decode
+//! requests (for the shared pool) and transcript events come out. Results of requests come back
+//! through [`StreamingRecognizer::on_result`]. Time is the sample count: no clock is read, so
+//! tests drive it deterministically and faster than real time.
+//!
+//! Invariants: finals are emitted in utterance order even when decoded out of order; a partial
+//! never follows its utterance's final; at most one partial per utterance is in flight.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde::{Deserialize, Serialize};
+
+use super::endpoint::{Boundary, CHUNK, EndReason, EndpointConfig, Endpointer};
+use super::engine::{DecodeOptions, Decoded, Window};
+use super::pool::Priority;
+use super::{AsrError, Language, SAMPLE_RATE, text};
+use crate::media::vad::{Vad, VoiceDetector};
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct StreamConfig {
+    pub endpoint: EndpointConfig,
+    /// Interval between partial hypotheses while the caller speaks; 0 turns partials off.
+    pub partial_interval_ms: u32,
+    /// Audio kept after the last voiced chunk, so word endings reach Whisper.
+    pub tail_ms: u32,
+    /// Untranscribed speech beyond this raises a `falling_behind` event.
+    pub lag_warning_ms: u32,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self { endpoint: EndpointConfig::default(), partial_interval_ms: 1000, tail_ms: 200, lag_warning_ms: 4000 }
+    }
+}
+
+/// What a caller's speech produced. Times are milliseconds from the start of the stream.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum AsrEvent {
+    SpeechStarted { utterance: u64, at_ms: u64 },
+    Partial { utterance: u64, text: String, start_ms: u64, end_ms: u64 },
+    Final { utterance: u64, text: String, language: String, start_ms: u64, end_ms: u64, end_reason: EndReason },
+    /// The utterance turned out to hold no words (noise, or text Whisper invented).
+    Dropped { utterance: u64, reason: String },
+    /// Decoding failed for this utterance; the stream itself carries on.
+    Failed { utterance: u64, error: String },
+    /// Speech awaiting transcription exceeds the configured limit: the pool is not keeping up.
+    FallingBehind { pending_ms: u64, pending_finals: usize },
+    CaughtUp,
+}
+
+/// Work for the decoder pool.
+#[derive(Debug, Clone)]
+pub struct DecodeRequest {
+    pub utterance: u64,
+    pub priority: Priority,
+    pub pcm: Vec<f32>,
+    pub options: DecodeOptions,
+}
+
+#[derive(Debug)]
+pub enum StreamOutput {
+    Event(AsrEvent),
+    Decode(DecodeRequest),
+}
+
+#[derive(Debug)]
+struct OpenUtterance {
+    id: u64,
+    audio_start: u64,
+    voice_start: u64,
+    last_partial_at: u64,
+    partial_in_flight: bool,
+}
+
+#[derive(Debug)]
+struct PendingFinal {
+    start_ms: u64,
+    end_ms: u64,
+    voiced_ms: u64,
+    reason: EndReason,
+    result: Option<Result<Decoded, AsrError>>,
+}
+
+pub struct StreamingRecognizer {
+    cfg: StreamConfig,
+    language: Language,
+    vad: Box<dyn VoiceDetector>,
+    endpointer: Endpointer,
+    /// Samples not yet forming a whole VAD chunk.
+    partial_chunk: Vec<f32>,
+    /// Recent audio; `history[0]` is sample `history_start`.
+    history: VecDeque<f32>,
+    history_start: u64,
+    /// Chunks fully processed.
+    chunks_done: u64,
+    open: Option<OpenUtterance>,
+    /// Requested finals by utterance id, emitted strictly in order.
+    finals: BTreeMap<u64, PendingFinal>,
+    next_id: u64,
+    lagging: bool,
+    out: Vec<StreamOutput>,
+}
+
+fn ms(samples: u64) -> u64 {
+    samples * 1000 / SAMPLE_RATE as u64
+}
+
+fn samples(ms: u32) -> u64 {
+    ms as u64 * SAMPLE_RATE as u64 / 1000
+}
+
+impl StreamingRecognizer {
+    pub fn new(cfg: StreamConfig, language: Language) -> Self {
+        Self::with_detector(cfg, language, Box::new(Vad::new()))
+    }
+
+    pub fn with_detector(cfg: StreamConfig, language: Language, vad: Box<dyn VoiceDetector>) -> Self {
+        Self {
+            endpointer: Endpointer::new(cfg.endpoint.clone()),
+            cfg,
+            language,
+            vad,
+            partial_chunk: Vec::with_capacity(CHUNK),
+            history: VecDeque::new(),
+            history_start: 0,
+            chunks_done: 0,
+            open: None,
+            finals: BTreeMap::new(),
+            next_id: 0,
+            lagging: false,
+            out: Vec::new(),
+        }
+    }
+
+    pub fn set_language(&mut self, language: Language) {
+        self.language = language;
+    }
+
+    /// Milliseconds of audio consumed so far.
+    pub fn position_ms(&self) -> u64 {
+        ms(self.history_start + self.history.len() as u64 + self.partial_chunk.len() as u64)
+    }
+
+    /// Feeds audio; returns the requests and events it caused.
+    pub fn push(&mut self, pcm: &[f32]) -> Vec<StreamOutput> {
+        let mut rest = pcm;
+        while !rest.is_empty() {
+            let take = (CHUNK - self.partial_chunk.len()).min(rest.len());
+            self.partial_chunk.extend_from_slice(&rest[..take]);
+            rest = &rest[take..];
+            if self.partial_chunk.len() == CHUNK {
+                let chunk: [f32; CHUNK] = std::mem::take(&mut self.partial_chunk)
+                    .try_into()
+                    .expect("partial_chunk holds exactly CHUNK samples here");
+                self.process_chunk(&chunk);
+            }
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// End of the stream: the open utterance (if any) is finalised with what was heard.
+    pub fn finish(&mut self) -> Vec<StreamOutput> {
+        if !self.partial_chunk.is_empty() {
+            let mut chunk = [0.0; CHUNK];
+            chunk[..self.partial_chunk.len()].copy_from_slice(&self.partial_chunk);
+            self.partial_chunk.clear();
+            self.process_chunk(&chunk);
+        }
+        if let Some(b) = self.endpointer.finish() {
+            self.on_boundary(b);
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// A decode the pool refused (busy). Partials are simply skipped; a refused final must be
+    /// resubmitted by the driver, which keeps it.
+    pub fn partial_refused(&mut self, utterance: u64) {
+        if let Some(open) = self.open.as_mut().filter(|o| o.id == utterance) {
+            open.partial_in_flight = false;
+        }
+    }
+
+    /// Number of finals requested but not yet emitted.
+    pub fn pending_finals(&self) -> usize {
+        self.finals.len()
+    }
+
+    pub fn on_result(&mut self, utterance: u64, priority: Priority, result: Result<Decoded, AsrError>) -> Vec<StreamOutput> {
+        match priority {
+            Priority::Partial => self.on_partial(utterance, result),
+            Priority::Final => {
+                if let Some(slot) = self.finals.get_mut(&utterance) {
+                    slot.result = Some(result);
+                }
+                self.emit_ready_finals();
+            }
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    fn process_chunk(&mut self, chunk: &[f32; CHUNK]) {
+        let score = self.vad.score(chunk);
+        self.history.extend(chunk.iter().copied());
+        self.chunks_done += 1;
+        for boundary in self.endpointer.push(score) {
+            self.on_boundary(boundary);
+        }
+        self.maybe_request_partial();
+        self.trim_history();
+    }
+
+    fn on_boundary(&mut self, boundary: Boundary) {
+        let chunk = CHUNK as u64;
+        match boundary {
+            Boundary::Started { audio_start, voice_start } => {
+                let id = self.next_id;
+                self.next_id += 1;
+                let now = self.chunks_done * chunk;
+                self.open = Some(OpenUtterance {
+                    id,
+                    audio_start: audio_start * chunk,
+                    voice_start: voice_start * chunk,
+                    last_partial_at: now,
+                    partial_in_flight: false,
+                });
+                self.out.push(StreamOutput::Event(AsrEvent::SpeechStarted { utterance: id, at_ms: ms(voice_start * chunk) }));
+            }
+            Boundary::Ended { voice_end, voiced_chunks, reason } => {
+                let Some(open) = self.open.take() else { return };
+                let voice_end = voice_end * chunk;
+                let audio_end = if reason == EndReason::MaxLength {
+                    voice_end
+                } else {
+                    (voice_end + samples(self.cfg.tail_ms)).min(self.chunks_done * chunk)
+                };
+                let pcm = self.audio(open.audio_start, audio_end);
+                self.finals.insert(
+                    open.id,
+                    PendingFinal {
+                        start_ms: ms(open.voice_start),
+                        end_ms: ms(voice_end),
+                        voiced_ms: ms(voiced_chunks * chunk),
+                        reason,
+                        result: None,
+                    },
+                );
+                self.request(open.id, Priority::Final, pcm);
+                self.check_lag();
+            }
+            Boundary::Discarded => {
+                if let Some(open) = self.open.take() {
+                    self.out.push(StreamOutput::Event(AsrEvent::Dropped { utterance: open.id, reason: "too little voice".into() }));
+                }
+            }
+        }
+    }
+
+    fn maybe_request_partial(&mut self) {
+        let interval = samples(self.cfg.partial_interval_ms);
+        let now = self.chunks_done * CHUNK as u64;
+        let Some(open) = self.open.as_mut() else { return };
+        if interval == 0 || open.partial_in_flight || now - open.last_partial_at < interval {
+            return;
+        }
+        open.partial_in_flight = true;
+        open.last_partial_at = now;
+        let (id, start) = (open.id, open.audio_start);
+        let pcm = self.audio(start, now);
+        self.request(id, Priority::Partial, pcm);
+    }
+
+    fn request(&mut self, utterance: u64, priority: Priority, pcm: Vec<f32>) {
+        let options = DecodeOptions::new(self.language, Window::Utterance);
+        self.out.push(StreamOutput::Decode(DecodeRequest { utterance, priority, pcm, options }));
+    }
+
+    fn on_partial(&mut self, utterance: u64, result: Result<Decoded, AsrError>) {
+        let Some(open) = self.open.as_mut().filter(|o| o.id == utterance) else {
+            return; // its final was already requested: the partial is stale
+        };
+        open.partial_in_flight = false;
+        if let Ok(decoded) = result {
+            let text = decoded.transcript.text;
+            if !text.is_empty() {
+                let (start_ms, end_ms) = (ms(open.voice_start), ms(open.last_partial_at));
+                self.out.push(StreamOutput::Event(AsrEvent::Partial { utterance, text, start_ms, end_ms }));
+            }
+        }
+    }
+
+    fn emit_ready_finals(&mut self) {
+        while let Some(entry) = self.finals.first_entry() {
+            if entry.get().result.is_none() {
+                break;
+            }
+            let (utterance, slot) = entry.remove_entry();
+            let event = match slot.result {
+                Some(Ok(decoded)) => {
+                    let t = decoded.transcript;
+                    if text::is_hallucination(&t.text, decoded.no_speech_prob, slot.voiced_ms) {
+                        AsrEvent::Dropped { utterance, reason: format!("no words recognised ({:?})", t.text) }
+                    } else {
+                        AsrEvent::Final {
+                            utterance,
+                            text: t.text,
+                            language: t.language,
+                            start_ms: slot.start_ms,
+                            end_ms: slot.end_ms,
+                            end_reason: slot.reason,
+                        }
+                    }
+                }
+                Some(Err(e)) => AsrEvent::Failed { utterance, error: e.to_string() },
+                None => unreachable!("loop only removes entries that have a result"),
+            };
+            self.out.push(StreamOutput::Event(event));
+        }
+        self.check_lag();
+    }
+
+    /// Speech heard but not yet transcribed, in ms of audio.
+    fn pending_ms(&self) -> u64 {
+        self.finals.values().map(|f| f.end_ms.saturating_sub(f.start_ms)).sum()
+    }
+
+    fn check_lag(&mut self) {
+        let pending = self.pending_ms();
+        let behind = pending > self.cfg.lag_warning_ms as u64;
+        if behind && !self.lagging {
+            self.out.push(StreamOutput::Event(AsrEvent::FallingBehind { pending_ms: pending, pending_finals: self.finals.len() }));
+        } else if !behind && self.lagging {
+            self.out.push(StreamOutput::Event(AsrEvent::CaughtUp));
+        }
+        self.lagging = behind;
+    }
+
+    fn audio(&self, from: u64, to: u64) -> Vec<f32> {
+        let from = from.max(self.history_start);
+        let end = self.history_start + self.history.len() as u64;
+        let to = to.min(end);
+        if from >= to {
+            return Vec::new();
+        }
+        let (a, b) = ((from - self.history_start) as usize, (to - self.history_start) as usize);
+        self.history.range(a..b).copied().collect()
+    }
+
+    /// Keeps only what an utterance may still need: the open utterance, or the pre-roll.
+    fn trim_history(&mut self) {
+        let end = self.history_start + self.history.len() as u64;
+        let keep_from = match &self.open {
+            Some(open) => open.audio_start,
+            None => end.saturating_sub(samples(self.cfg.endpoint.pre_roll_ms) + CHUNK as u64 * 8),
+        };
+        if keep_from > self.history_start {
+            let drop = ((keep_from - self.history_start) as usize).min(self.history.len());
+            self.history.drain(..drop);
+            self.history_start += drop as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asr::Transcript;
+
+    /// Loud chunks are voice: lets tests script exactly where speech is.
+    struct EnergyDetector;
+    impl VoiceDetector for EnergyDetector {
+        fn score(&mut self, chunk: &[f32; CHUNK]) -> f32 {
+            if chunk.iter().map(|s| s.abs()).sum::<f32>() / CHUNK as f32 > 0.05 { 1.0 } else { 0.0 }
+        }
+    }
+
+    fn recognizer(cfg: StreamConfig) -> StreamingRecognizer {
+        StreamingRecognizer::with_detector(cfg, Language::En, Box::new(EnergyDetector))
+    }
+
+    fn voice(ms_len: u32) -> Vec<f32> {
+        vec![0.3; samples(ms_len) as usize]
+    }
+
+    fn decoded(text: &str) -> Decoded {
+        Decoded {
+            transcript: Transcript { text: text.into(), language: "en".into(), segments: vec![] },
+            no_speech_prob: 0.0,
+        }
+    }
+
+    fn requests(out: &[StreamOutput]) -> Vec<(u64, Priority, usize)> {
+        out.iter()
+            .filter_map(|o| match o {
+                StreamOutput::Decode(r) => Some((r.utterance, r.priority, r.pcm.len())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn events(out: Vec<StreamOutput>) -> Vec<AsrEvent> {
+        out.into_iter().filter_map(|o| if let StreamOutput::Event(e) = o { Some(e) } else { None }).collect()
+    }
+
+    #[test]
+    fn finals_come_out_in_order_and_stale_partials_are_dropped() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 500, ..Default::default() });
+        let mut requested = Vec::new();
+        requested.extend(requests(&rec.push(&vec![0.0; 8000])));
+        for _ in 0..2 {
+            requested.extend(requests(&rec.push(&voice(1500))));
+            requested.extend(requests(&rec.push(&vec![0.0; 16000])));
+        }
+        let finals: Vec<u64> = requested.iter().filter(|r| r.1 == Priority::Final).map(|r| r.0).collect();
+        assert_eq!(finals, vec![0, 1]);
+        // One partial in flight at a time: the first utterance asked once and waits for its answer.
+        let partials: Vec<u64> = requested.iter().filter(|r| r.1 == Priority::Partial).map(|r| r.0).collect();
+        assert_eq!(partials, vec![0, 1]);
+        // Final audio = pre-roll (320 ms) + voice (1500 ms, chunk-rounded) + tail (200 ms).
+        let final_len = requested.iter().find(|r| r.1 == Priority::Final).map(|r| r.2).unwrap_or(0);
+        assert!((31_000..33_500).contains(&final_len), "{final_len}");
+        // Decode the second utterance first: nothing is emitted until the first is done.
+        assert!(rec.on_result(1, Priority::Final, Ok(decoded("second"))).is_empty());
+        let got = events(rec.on_result(0, Priority::Final, Ok(decoded("first"))));
+        let texts: Vec<(&str, u64, u64)> = got
+            .iter()
+            .filter_map(|e| match e {
+                AsrEvent::Final { text, start_ms, end_ms, .. } => Some((text.as_str(), *start_ms, *end_ms)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(texts.len(), 2);
+        assert_eq!(texts[0].0, "first");
+        assert_eq!(texts[1].0, "second");
+        // Sane timestamps: first voice at 0.5 s for 1.5 s; second 1.5 + 1.0 s later.
+        assert!(texts[0].1.abs_diff(500) <= 16 && texts[0].2.abs_diff(2000) <= 32, "{texts:?}");
+        assert!(texts[1].1.abs_diff(3000) <= 16 && texts[1].2.abs_diff(4500) <= 32, "{texts:?}");
+        // A late partial for a finalised utterance produces nothing.
+        assert!(rec.on_result(0, Priority::Partial, Ok(decoded("late"))).is_empty());
+    }
+
+    #[test]
+    fn invented_text_and_failures_become_events_not_finals() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        rec.push(&voice(400));
+        rec.push(&vec![0.0; 16000]);
+        rec.push(&voice(2000));
+        rec.push(&vec![0.0; 16000]);
+        let mut junk = decoded("Thank you.");
+        junk.no_speech_prob = 0.9;
+        let got = events(rec.on_result(0, Priority::Final, Ok(junk)));
+        assert!(matches!(got[0], AsrEvent::Dropped { utterance: 0, .. }), "{got:?}");
+        let got = events(rec.on_result(1, Priority::Final, Err(AsrError::Whisper("boom".into()))));
+        assert!(matches!(&got[0], AsrEvent::Failed { utterance: 1, error } if error.contains("boom")), "{got:?}");
+    }
+
+    #[test]
+    fn undecoded_speech_beyond_the_limit_raises_falling_behind() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, lag_warning_ms: 3000, ..Default::default() });
+        let mut all = Vec::new();
+        for _ in 0..3 {
+            all.extend(events(rec.push(&voice(1500))));
+            all.extend(events(rec.push(&vec![0.0; 16000])));
+        }
+        assert!(all.iter().any(|e| matches!(e, AsrEvent::FallingBehind { pending_finals: 3, .. })), "{all:?}");
+        let mut after = Vec::new();
+        for id in 0..3 {
+            after.extend(events(rec.on_result(id, Priority::Final, Ok(decoded("words")))));
+        }
+        assert!(after.contains(&AsrEvent::CaughtUp), "{after:?}");
+    }
+
+    #[test]
+    fn silence_produces_no_requests_and_bounded_memory() {
+        let mut rec = recognizer(StreamConfig::default());
+        for _ in 0..500 {
+            assert!(rec.push(&vec![0.0; 320]).is_empty());
+        }
+        assert!(rec.history.len() < SAMPLE_RATE as usize);
+        assert!(rec.finish().is_empty());
+        assert_eq!(rec.position_ms(), 10_000);
+    }
+}

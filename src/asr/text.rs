@@ -1,0 +1,131 @@
+//! Clean-up of raw Whisper text: Simplified Chinese for Mandarin, removal of the phrases Whisper
+//! invents on noise or silence, and collapse of the loops short clips sometimes fall into.
+
+/// Phrases Whisper is known to produce on silence, music or noise (learned from subtitle data).
+/// Dropped only when the decoder itself doubted there was speech, so a caller who really says
+/// "thank you" is kept.
+const HALLUCINATIONS: &[&str] = &[
+    "thank you",
+    "thanks for watching",
+    "thank you for watching",
+    "please subscribe",
+    "you",
+    "bye",
+    "字幕",
+    "谢谢观看",
+    "谢谢大家",
+    "请不吝点赞订阅转发打赏支持明镜与点点栏目",
+    "优优独播剧场",
+    "中文字幕",
+];
+
+/// Final text for one decoded span.
+pub fn clean(raw: &str, language: &str) -> String {
+    let mut text = strip_annotations(raw);
+    if language.starts_with("zh") {
+        text = zhconv::zhconv(&text, zhconv::Variant::ZhHans);
+    }
+    collapse_repetitions(text.split_whitespace().collect::<Vec<_>>().join(" ").trim())
+}
+
+/// True when the text is one of Whisper's stock inventions and the evidence for speech is weak.
+pub fn is_hallucination(text: &str, no_speech_prob: f32, voiced_ms: u64) -> bool {
+    let key: String = text
+        .chars()
+        .filter(|c| c.is_alphanumeric() || c.is_whitespace())
+        .collect::<String>()
+        .to_lowercase()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let key_no_space: String = key.chars().filter(|c| !c.is_whitespace()).collect();
+    if key.is_empty() {
+        return true;
+    }
+    let stock = HALLUCINATIONS.iter().any(|h| *h == key || *h == key_no_space);
+    stock && (no_speech_prob > 0.3 || voiced_ms < 600)
+}
+
+/// Removes `[BLANK_AUDIO]`, `(music)`, `*sighs*` style annotations.
+fn strip_annotations(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut closing: Option<char> = None;
+    for ch in raw.chars() {
+        match (closing, ch) {
+            (None, '[') => closing = Some(']'),
+            (None, '(') => closing = Some(')'),
+            (None, '（') => closing = Some('）'),
+            (None, '*') => closing = Some('*'),
+            (Some(c), x) if x == c => closing = None,
+            (Some(_), _) => {}
+            (None, x) => out.push(x),
+        }
+    }
+    // An unclosed bracket was not an annotation after all.
+    if closing.is_some() { raw.to_string() } else { out }
+}
+
+/// "I want a refund I want a refund I want a refund" → "I want a refund". Works on words, and on
+/// characters for text without spaces (Chinese). Only runs of three or more are collapsed, so
+/// natural doubling ("no, no") survives.
+pub fn collapse_repetitions(text: &str) -> String {
+    let spaced = text.contains(' ');
+    let units: Vec<String> = if spaced {
+        text.split(' ').map(str::to_owned).collect()
+    } else {
+        text.chars().map(String::from).collect()
+    };
+    let key = |u: &str| u.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
+    let keys: Vec<String> = units.iter().map(|u| key(u)).collect();
+    let mut out: Vec<&str> = Vec::with_capacity(units.len());
+    let mut i = 0;
+    'outer: while i < units.len() {
+        for n in 1..=((units.len() - i) / 3).min(12) {
+            let mut reps = 1;
+            while i + (reps + 1) * n <= units.len() && keys[i..i + n] == keys[i + reps * n..i + (reps + 1) * n] {
+                reps += 1;
+            }
+            if reps >= 3 && !(n == 1 && keys[i].chars().all(|c| c.is_ascii_digit())) {
+                out.extend(units[i..i + n].iter().map(String::as_str));
+                i += reps * n;
+                continue 'outer;
+            }
+        }
+        out.push(&units[i]);
+        i += 1;
+    }
+    out.join(if spaced { " " } else { "" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_output_is_simplified() {
+        assert_eq!(clean("我們的訂單什麼時候發貨", "zh"), "我们的订单什么时候发货");
+    }
+
+    #[test]
+    fn annotations_are_removed() {
+        assert_eq!(clean(" [BLANK_AUDIO] hello (music) there", "en"), "hello there");
+        assert_eq!(clean("a (half open", "en"), "a (half open");
+    }
+
+    #[test]
+    fn loops_collapse_but_natural_repeats_stay() {
+        assert_eq!(collapse_repetitions("I want a refund I want a refund I want a refund"), "I want a refund");
+        assert_eq!(collapse_repetitions("no, no, I said"), "no, no, I said");
+        assert_eq!(collapse_repetitions("好的好的好的好的"), "好的");
+        assert_eq!(collapse_repetitions("one two three"), "one two three");
+    }
+
+    #[test]
+    fn stock_phrases_are_dropped_only_without_evidence_of_speech() {
+        assert!(is_hallucination("Thank you.", 0.8, 2000));
+        assert!(is_hallucination("Thank you.", 0.0, 300));
+        assert!(!is_hallucination("Thank you.", 0.05, 1500));
+        assert!(!is_hallucination("Where is my order?", 0.9, 300));
+        assert!(is_hallucination(" ... ", 0.0, 2000));
+    }
+}

@@ -1,0 +1,106 @@
+//! `callbot eval asr MANIFEST.csv [--model M] [--streaming] [--realtime]`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+
+use crate::asr::Language;
+use crate::asr::stream::StreamConfig;
+use crate::eval::asr::{self, AsrEvalOptions};
+use crate::eval::manifest;
+use crate::models::ModelsDir;
+
+#[derive(Args)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    command: EvalCommand,
+}
+
+#[derive(Subcommand)]
+enum EvalCommand {
+    /// WER (English) / CER (Mandarin) against a manifest's transcripts
+    Asr {
+        manifest: PathBuf,
+        /// Model name or GGML path [default: tiny.en for English rows, base for Mandarin]
+        #[arg(long)]
+        model: Option<String>,
+        /// Decode every row in this language instead of the manifest's
+        #[arg(long, value_enum)]
+        lang: Option<Language>,
+        /// Run the live streaming engine instead of file mode
+        #[arg(long)]
+        streaming: bool,
+        /// Pace the audio in real time (streaming mode), so end-of-speech latency is real
+        #[arg(long, requires = "streaming")]
+        realtime: bool,
+        /// Silence that ends an utterance in streaming mode, ms
+        #[arg(long)]
+        hangover_ms: Option<u32>,
+        /// One JSON object per file instead of the table
+        #[arg(long)]
+        json: bool,
+        /// Print reference and hypothesis for every file with errors
+        #[arg(short, long)]
+        verbose: bool,
+    },
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map(|v| format!("{:.2}%", v * 100.0)).unwrap_or_else(|| "n/a".into())
+}
+
+pub fn run(args: EvalArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
+    let EvalCommand::Asr { manifest, model, lang, streaming, realtime, hangover_ms, json, verbose } = args.command;
+    let entries = manifest::read(&manifest)?;
+    let mut stream = StreamConfig::default();
+    if let Some(h) = hangover_ms {
+        stream.endpoint.hangover_ms = h;
+    }
+    let opts = AsrEvalOptions {
+        model,
+        language: lang,
+        streaming,
+        realtime,
+        threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        stream,
+    };
+    if !json {
+        println!("{:<44} {:>4} {:>6} {:>6} {:>5} {:>8} {:>7}  eos→final ms", "file", "lang", "dur_s", "proc_s", "RTF", "err/ref", "rate");
+    }
+    let mut failures = 0;
+    let (_, summary) = asr::run(&entries, dir, &opts, |outcome, entry| match outcome {
+        Ok(r) if json => println!("{}", serde_json::to_string(r).unwrap_or_default()),
+        Ok(r) => {
+            let lat: Vec<String> = r.eos_to_final_ms.iter().map(u64::to_string).collect();
+            println!(
+                "{:<44} {:>4} {:>6.2} {:>6.2} {:>5.2} {:>8} {:>7}  {}",
+                truncate(&r.file, 44),
+                r.language,
+                r.duration_s,
+                r.processing_s,
+                r.processing_s / r.duration_s.max(1e-9),
+                format!("{}/{}", r.errors.errors(), r.errors.reference_len),
+                format!("{:.2}%", r.errors.rate() * 100.0),
+                if realtime { lat.join(",") } else { String::new() }
+            );
+            if verbose && r.errors.errors() > 0 {
+                println!("    ref: {}\n    hyp: {}", r.reference, r.hypothesis);
+            }
+        }
+        Err(e) => {
+            failures += 1;
+            eprintln!("error: {}: {e}", entry.path.display());
+        }
+    })?;
+    println!("RTF {:.3}", summary.rtf);
+    if let (Some(p50), Some(p95)) = (summary.latency_p50_ms, summary.latency_p95_ms) {
+        println!("end-of-speech→final latency p50 {p50} ms p95 {p95} ms");
+    }
+    println!("WER {} CER {} files {}", pct(summary.wer), pct(summary.cer), summary.files);
+    Ok(if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { format!("…{}", s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect::<String>()) }
+}

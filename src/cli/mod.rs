@@ -1,0 +1,51 @@
+//! Command line: `callbot <command>`. Each subcommand lives in its own file; this one parses
+//! arguments and turns errors into a message and a non-zero exit code.
+
+mod eval;
+mod models;
+mod transcribe;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::models::ModelsDir;
+
+#[derive(Parser)]
+#[command(name = "callbot", version, about = "Voice contact-center bot: local speech-to-text, dialplans, SIP and WebRTC")]
+pub struct Cli {
+    /// Where Whisper models are stored [default: ~/.local/share/callbot/models]
+    #[arg(long, global = true, env = "CALLBOT_MODELS_DIR")]
+    models_dir: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fetch, convert, list and check Whisper models
+    Models(models::ModelsArgs),
+    /// Transcribe audio files (WAV or FLAC, any sample rate)
+    Transcribe(transcribe::TranscribeArgs),
+    /// Measure quality against labelled data
+    Eval(eval::EvalArgs),
+}
+
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let models_dir = cli.models_dir.map(ModelsDir::new).unwrap_or_else(ModelsDir::from_env);
+    let result = match cli.command {
+        Command::Models(args) => models::run(args, &models_dir),
+        Command::Transcribe(args) => transcribe::run(args, &models_dir),
+        Command::Eval(args) => eval::run(args, &models_dir),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `callbot eval asr`: word error rate (English) and character error rate (Mandarin) of the
+//! recogniser against a manifest, in file or streaming mode, with real-time factor and (when
+//! paced in real time) end-of-speech → final latency.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::manifest::Entry;
+use super::metrics::{ErrorCounts, char_errors, word_errors};
+use super::normalize::normalize;
+use crate::asr::engine::{DecodeOptions, Decoder, Window};
+use crate::asr::offline::{self, load_model};
+use crate::asr::pool::AsrPool;
+use crate::asr::stream::StreamConfig;
+use crate::asr::{AsrError, Language, SAMPLE_RATE};
+use crate::media;
+use crate::models::ModelsDir;
+
+#[derive(Debug, Clone)]
+pub struct AsrEvalOptions {
+    pub model: Option<String>,
+    /// Overrides each row's language.
+    pub language: Option<Language>,
+    pub streaming: bool,
+    pub realtime: bool,
+    pub threads: usize,
+    pub stream: StreamConfig,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileResult {
+    pub file: String,
+    pub language: String,
+    pub model: String,
+    pub duration_s: f64,
+    pub processing_s: f64,
+    /// "word" (WER) or "char" (CER).
+    pub unit: &'static str,
+    pub errors: ErrorCounts,
+    pub reference: String,
+    pub hypothesis: String,
+    pub eos_to_final_ms: Vec<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    pub wer: Option<f64>,
+    pub cer: Option<f64>,
+    pub files: usize,
+    pub rtf: f64,
+    pub latency_p50_ms: Option<u64>,
+    pub latency_p95_ms: Option<u64>,
+}
+
+enum Engine {
+    File(Decoder),
+    Streaming(AsrPool),
+}
+
+pub fn run(
+    entries: &[Entry],
+    dir: &ModelsDir,
+    opts: &AsrEvalOptions,
+    mut on_file: impl FnMut(&Result<FileResult, String>, &Entry),
+) -> Result<(Vec<FileResult>, Summary), AsrError> {
+    let mut engines: HashMap<String, (String, Engine)> = HashMap::new();
+    let mut results = Vec::new();
+    for entry in entries.iter().filter(|e| !e.row.transcript.trim().is_empty()) {
+        let language = opts.language.unwrap_or(if entry.row.language.starts_with("zh") { Language::Zh } else { Language::En });
+        let model_name = opts.model.clone().unwrap_or_else(|| language.default_model().to_string());
+        let key = format!("{model_name}/{}", language.code());
+        if !engines.contains_key(&key) {
+            let model = load_model(dir, Some(&model_name), language)?;
+            let engine = if opts.streaming {
+                Engine::Streaming(offline::pool_for(model.clone())?)
+            } else {
+                Engine::File(model.decoder()?)
+            };
+            engines.insert(key.clone(), (model.name.clone(), engine));
+        }
+        let (model, engine) = engines.get_mut(&key).expect("inserted above");
+        let outcome = score_file(entry, language, model, engine, opts);
+        on_file(&outcome, entry);
+        if let Ok(r) = outcome {
+            results.push(r);
+        }
+    }
+    let summary = summarise(&results);
+    Ok((results, summary))
+}
+
+fn score_file(entry: &Entry, language: Language, model: &str, engine: &mut Engine, opts: &AsrEvalOptions) -> Result<FileResult, String> {
+    let pcm = media::load_for_asr(&entry.path).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let (hypothesis, latencies) = match engine {
+        Engine::File(decoder) => {
+            let mut o = DecodeOptions::new(language, Window::Full);
+            o.threads = opts.threads;
+            (offline::transcribe_file(decoder, &pcm, &o).map_err(|e| e.to_string())?.text, Vec::new())
+        }
+        Engine::Streaming(pool) => {
+            let t = offline::transcribe_streaming(pool, &pcm, language, &opts.stream, opts.realtime).map_err(|e| e.to_string())?;
+            if let Some(f) = t.failures.first() {
+                return Err(format!("decode failed: {f}"));
+            }
+            (t.text, t.utterances.iter().map(|u| u.eos_to_final_ms).collect())
+        }
+    };
+    let processing_s = started.elapsed().as_secs_f64();
+    let lang = if language == Language::Zh || entry.row.language.starts_with("zh") { "zh" } else { "en" };
+    let (reference, hyp_norm) = (normalize(&entry.row.transcript, lang), normalize(&hypothesis, lang));
+    let (unit, errors) = if lang == "zh" {
+        ("char", char_errors(&reference, &hyp_norm))
+    } else {
+        ("word", word_errors(&reference, &hyp_norm))
+    };
+    Ok(FileResult {
+        file: entry.row.file.clone(),
+        language: lang.to_string(),
+        model: model.to_string(),
+        duration_s: pcm.len() as f64 / SAMPLE_RATE as f64,
+        processing_s,
+        unit,
+        errors,
+        reference: entry.row.transcript.clone(),
+        hypothesis,
+        eos_to_final_ms: latencies,
+    })
+}
+
+pub fn summarise(results: &[FileResult]) -> Summary {
+    let pooled = |unit: &str| {
+        let mut total = ErrorCounts::default();
+        let mut any = false;
+        for r in results.iter().filter(|r| r.unit == unit) {
+            total += r.errors;
+            any = true;
+        }
+        any.then(|| total.rate())
+    };
+    let audio: f64 = results.iter().map(|r| r.duration_s).sum();
+    let processing: f64 = results.iter().map(|r| r.processing_s).sum();
+    let mut latencies: Vec<u64> = results.iter().flat_map(|r| r.eos_to_final_ms.iter().copied()).collect();
+    latencies.sort_unstable();
+    let pct = |p: f64| (!latencies.is_empty()).then(|| latencies[((latencies.len() - 1) as f64 * p).round() as usize]);
+    Summary {
+        wer: pooled("word"),
+        cer: pooled("char"),
+        files: results.len(),
+        rtf: if audio > 0.0 { processing / audio } else { 0.0 },
+        latency_p50_ms: pct(0.5),
+        latency_p95_ms: pct(0.95),
+    }
+}

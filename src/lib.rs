@@ -1,0 +1,9 @@
+//! callbot: a voice contact-center bot. See README.md for what it does and
+//! ../shared/ARCHITECTURE.md (summarised in docs/architecture.md) for how the parts fit.
+
+pub mod asr;
+pub mod cli;
+pub mod eval;
+pub mod logging;
+pub mod media;
+pub mod models;

@@ -1,0 +1,59 @@
+//! The streaming engine on real speech: a recording of several utterances separated by pauses
+//! yields one final per utterance, in order, with timestamps where the speech really is.
+
+mod common;
+use common::*;
+
+use callbot::asr::Language;
+use callbot::asr::offline::{load_model, pool_for, transcribe_streaming};
+use callbot::asr::stream::StreamConfig;
+use callbot::media::load_for_asr;
+use callbot::models::ModelsDir;
+
+#[test]
+fn one_final_per_utterance_in_order_with_sane_timestamps() {
+    let clips = [
+        ("en_asr/audio/speechbrain_spk1_snt1.wav", "child almost hurt the small dog"),
+        ("en_asr/audio/speechbrain_spk1_snt3.wav", "high level the air is pure"),
+        ("en_asr/audio/speechbrain_spk1_snt2.wav", "when you add the figures"),
+    ];
+    let pause = vec![0.0f32; 24_000]; // 1.5 s
+    let mut pcm = pause.clone();
+    let mut spans = Vec::new();
+    for (file, _) in &clips {
+        let clip = load_for_asr(std::path::Path::new(&data(file))).expect("decode clip");
+        let start = pcm.len() as u64 * 1000 / 16_000;
+        pcm.extend_from_slice(&clip);
+        spans.push((start, pcm.len() as u64 * 1000 / 16_000));
+        pcm.extend_from_slice(&pause);
+    }
+    let model = load_model(&ModelsDir::from_env(), Some("tiny.en"), Language::En).expect("tiny.en installed");
+    let pool = pool_for(model).unwrap();
+    let out = transcribe_streaming(&pool, &pcm, Language::En, &StreamConfig::default(), false).unwrap();
+    assert!(out.failures.is_empty(), "{:?}", out.failures);
+    assert_eq!(out.utterances.len(), clips.len(), "{:#?}", out.utterances);
+    for ((u, (_, expected)), (start, end)) in out.utterances.iter().zip(&clips).zip(&spans) {
+        assert!(words(&u.text).contains(expected), "{:?} should contain {expected:?}", u.text);
+        // Speech lies inside the clip, give or take the VAD's resolution.
+        assert!(u.start_ms + 150 >= *start && u.start_ms < start + 600, "{u:?} vs clip {start}..{end}");
+        assert!(u.end_ms <= end + 150 && u.end_ms + 600 > *end, "{u:?} vs clip {start}..{end}");
+    }
+    assert!(out.utterances.windows(2).all(|w| w[0].end_ms <= w[1].start_ms));
+}
+
+#[test]
+fn long_speech_is_cut_into_several_finals_without_losing_words() {
+    // The 60 s conference call: far beyond whisper's 30 s window and the 20 s utterance cap.
+    let manifest = std::fs::read_to_string(data("en_asr/manifest.csv")).unwrap();
+    let row = manifest.lines().find(|l| l.contains("earnings")).expect("earnings call clip in manifest");
+    let file = row.split(',').next().unwrap();
+    let pcm = load_for_asr(std::path::Path::new(&data(&format!("en_asr/{file}")))).unwrap();
+    let model = load_model(&ModelsDir::from_env(), Some("tiny.en"), Language::En).unwrap();
+    let pool = pool_for(model).unwrap();
+    let out = transcribe_streaming(&pool, &pcm, Language::En, &StreamConfig::default(), false).unwrap();
+    assert!(out.utterances.len() >= 3, "{:#?}", out.utterances);
+    for u in &out.utterances {
+        assert!(u.end_ms - u.start_ms <= 20_000, "{u:?}");
+    }
+    assert!(out.text.split_whitespace().count() > 100, "{}", out.text);
+}
