@@ -31,11 +31,19 @@ pub struct DecodeOptions {
     /// Whisper's temperature fallback re-decodes doubtful output; off by default because it
     /// makes latency unpredictable.
     pub temperature_fallback: bool,
+    /// Utterance mode: encoder frames (20 ms each) of context beyond the clip. Whisper was
+    /// trained on 30 s windows; with the context cut right after the speech it tends to loop
+    /// ("a thin stripe runs down the middle. a thin stripe runs…"). About 4 s of trailing
+    /// context stops that at a fraction of a full window's cost (docs/benchmarks.md).
+    pub context_margin: u32,
+    /// Text that came before (the caller's previous utterance): Whisper reads it as context,
+    /// which keeps names, numbers and style consistent across utterance boundaries.
+    pub previous_text: Option<String>,
 }
 
 impl DecodeOptions {
     pub fn new(language: Language, window: Window) -> Self {
-        Self { language, window, threads: 1, beam_size: 1, temperature_fallback: false }
+        Self { language, window, threads: 1, beam_size: 1, temperature_fallback: false, context_margin: 192, previous_text: None }
     }
 }
 
@@ -120,16 +128,21 @@ impl Decoder {
         }
         let language = if self.multilingual { opts.language.code() } else { "en" };
         params.set_language(Some(language));
-        if opts.language == Language::Zh {
-            params.set_initial_prompt(ZH_PROMPT);
+        let prompt = match (opts.language, opts.previous_text.as_deref()) {
+            (Language::Zh, Some(prev)) => format!("{ZH_PROMPT}{prev}"),
+            (Language::Zh, None) => ZH_PROMPT.to_string(),
+            (_, Some(prev)) => prev.to_string(),
+            (_, None) => String::new(),
+        };
+        if !prompt.is_empty() {
+            params.set_initial_prompt(&prompt);
         }
         if opts.window == Window::Utterance {
             let seconds = audio.len() as f64 / SAMPLE_RATE as f64;
-            // 50 encoder frames per second, plus margin so the clip's end is never cut off.
-            let ctx = ((seconds * 50.0).ceil() as i32 + 64).min(1500);
+            // 50 encoder frames per second, plus a margin of trailing context (see DecodeOptions).
+            let ctx = ((seconds * 50.0).ceil() as i32 + opts.context_margin as i32).min(1500);
             params.set_audio_ctx(ctx);
             params.set_no_context(true);
-            params.set_single_segment(true);
             // Bounds the cost of a decoder loop on a short clip (~4 tokens a second is fast speech).
             params.set_max_tokens((seconds * 8.0).ceil() as i32 + 16);
         }
@@ -146,7 +159,17 @@ impl Decoder {
             no_speech_prob = no_speech_prob.max(seg.no_speech_probability());
             let raw = seg.to_str_lossy().map_err(|e| AsrError::Whisper(e.to_string()))?;
             let cleaned = text::clean(&raw, &detected);
-            if cleaned.is_empty() {
+            tracing::debug!(
+                t0 = seg.start_timestamp(),
+                t1 = seg.end_timestamp(),
+                no_speech = seg.no_speech_probability(),
+                audio_ms,
+                "segment {raw:?}"
+            );
+            // With a clip-sized context Whisper sometimes decodes the same words again as a
+            // second segment over the trailing silence; a segment that only repeats the start
+            // of the one before it is that loop, not speech.
+            if cleaned.is_empty() || segments.last().is_some_and(|p: &Segment| text::repeats_previous(&p.text, &cleaned)) {
                 continue;
             }
             // Timestamps are in 10 ms units; clamp to the real (unpadded) audio.

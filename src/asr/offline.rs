@@ -59,7 +59,9 @@ pub fn pool_for(model: WhisperModel) -> Result<AsrPool, AsrError> {
     AsrPool::new(model, PoolConfig::default())
 }
 
-/// Streaming mode over a whole recording; `realtime` paces the 20 ms frames like a live call.
+/// Streaming mode over a whole recording. `realtime` paces the 20 ms frames like a live call;
+/// otherwise audio is fed as fast as the decoder keeps up: after an utterance ends, feeding
+/// waits for its final, as it would in a live call whose decoding is faster than speech.
 pub fn transcribe_streaming(
     pool: &AsrPool,
     pcm: &[f32],
@@ -88,6 +90,9 @@ pub fn transcribe_streaming(
         }
         fed_at.push(Instant::now());
         events.extend(session.push(chunk).into_iter().map(|e| (e, Instant::now())));
+        if !realtime && session.pending_finals() > 0 {
+            events.extend(session.wait_idle(Duration::from_secs(120)).into_iter().map(|e| (e, Instant::now())));
+        }
     }
     let finish_timeout = Duration::from_secs(120);
     events.extend(session.finish(finish_timeout).into_iter().map(|e| (e, Instant::now())));

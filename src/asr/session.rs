@@ -48,10 +48,22 @@ impl<'p> StreamSession<'p> {
         events
     }
 
-    /// Ends the stream and waits (up to `timeout`) for every outstanding final.
+    /// Ends the stream and waits (up to `timeout`) for every outstanding decode.
     pub fn finish(&mut self, timeout: Duration) -> Vec<AsrEvent> {
         let out = self.recognizer.finish();
         let mut events = self.dispatch(out);
+        events.extend(self.wait_idle(timeout));
+        events
+    }
+
+    /// Finals requested but not yet emitted.
+    pub fn pending_finals(&self) -> usize {
+        self.recognizer.pending_finals()
+    }
+
+    /// Waits (up to `timeout`) until no decode is queued or running.
+    pub fn wait_idle(&mut self, timeout: Duration) -> Vec<AsrEvent> {
+        let mut events = Vec::new();
         let deadline = Instant::now() + timeout;
         while self.in_flight > 0 || !self.backlog.is_empty() {
             self.retry_backlog();

@@ -26,11 +26,15 @@ pub struct StreamConfig {
     pub tail_ms: u32,
     /// Untranscribed speech beyond this raises a `falling_behind` event.
     pub lag_warning_ms: u32,
+    /// Give Whisper the previous finals as a prompt (Whisper's `condition_on_previous_text`).
+    /// Off by default: on our English set it made the decoder loop on digit strings and
+    /// raised streaming WER from 4.2% to 13.5% (docs/benchmarks.md).
+    pub condition_on_previous_text: bool,
 }
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        Self { endpoint: EndpointConfig::default(), partial_interval_ms: 1000, tail_ms: 200, lag_warning_ms: 4000 }
+        Self { endpoint: EndpointConfig::default(), partial_interval_ms: 1000, tail_ms: 200, lag_warning_ms: 4000, condition_on_previous_text: false }
     }
 }
 
@@ -99,6 +103,8 @@ pub struct StreamingRecognizer {
     /// Requested finals by utterance id, emitted strictly in order.
     finals: BTreeMap<u64, PendingFinal>,
     next_id: u64,
+    /// Recent final text, given to Whisper as context for the next utterance.
+    previous_text: String,
     lagging: bool,
     out: Vec<StreamOutput>,
 }
@@ -129,6 +135,7 @@ impl StreamingRecognizer {
             open: None,
             finals: BTreeMap::new(),
             next_id: 0,
+            previous_text: String::new(),
             lagging: false,
             out: Vec::new(),
         }
@@ -272,7 +279,10 @@ impl StreamingRecognizer {
     }
 
     fn request(&mut self, utterance: u64, priority: Priority, pcm: Vec<f32>) {
-        let options = DecodeOptions::new(self.language, Window::Utterance);
+        let mut options = DecodeOptions::new(self.language, Window::Utterance);
+        if self.cfg.condition_on_previous_text && !self.previous_text.is_empty() {
+            options.previous_text = Some(self.previous_text.clone());
+        }
         self.out.push(StreamOutput::Decode(DecodeRequest { utterance, priority, pcm, options }));
     }
 
@@ -302,6 +312,7 @@ impl StreamingRecognizer {
                     if text::is_hallucination(&t.text, decoded.no_speech_prob, slot.voiced_ms) {
                         AsrEvent::Dropped { utterance, reason: format!("no words recognised ({:?})", t.text) }
                     } else {
+                        self.remember(&t.text);
                         AsrEvent::Final {
                             utterance,
                             text: t.text,
@@ -318,6 +329,21 @@ impl StreamingRecognizer {
             self.out.push(StreamOutput::Event(event));
         }
         self.check_lag();
+    }
+
+    /// Keeps the last ~200 characters of final text, cut at a word boundary.
+    fn remember(&mut self, text: &str) {
+        const KEEP: usize = 200;
+        if !self.previous_text.is_empty() && !text.is_empty() {
+            self.previous_text.push(' ');
+        }
+        self.previous_text.push_str(text);
+        let chars = self.previous_text.chars().count();
+        if chars > KEEP {
+            let tail: String = self.previous_text.chars().skip(chars - KEEP).collect();
+            let cut = tail.find(' ').map(|i| i + 1).filter(|i| *i < tail.len()).unwrap_or(0);
+            self.previous_text = tail[cut..].to_string();
+        }
     }
 
     /// Speech heard but not yet transcribed, in ms of audio.
@@ -457,7 +483,7 @@ mod tests {
 
     #[test]
     fn undecoded_speech_beyond_the_limit_raises_falling_behind() {
-        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, lag_warning_ms: 3000, ..Default::default() });
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, lag_warning_ms: 3500, ..Default::default() });
         let mut all = Vec::new();
         for _ in 0..3 {
             all.extend(events(rec.push(&voice(1500))));

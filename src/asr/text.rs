@@ -46,6 +46,14 @@ pub fn is_hallucination(text: &str, no_speech_prob: f32, voiced_ms: u64) -> bool
     stock && (no_speech_prob > 0.3 || voiced_ms < 600)
 }
 
+/// Whether `current` only repeats the start of `previous` (ignoring case and punctuation):
+/// the shape of Whisper's loop over trailing silence ("扎自己的脚。扎自己的").
+pub fn repeats_previous(previous: &str, current: &str) -> bool {
+    let key = |t: &str| -> String { t.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect() };
+    let (kp, kc) = (key(previous), key(current));
+    !kc.is_empty() && kp.starts_with(&kc)
+}
+
 /// Removes `[BLANK_AUDIO]`, `(music)`, `*sighs*` style annotations.
 fn strip_annotations(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
@@ -80,14 +88,19 @@ pub fn collapse_repetitions(text: &str) -> String {
     let mut out: Vec<&str> = Vec::with_capacity(units.len());
     let mut i = 0;
     'outer: while i < units.len() {
-        for n in 1..=((units.len() - i) / 3).min(12) {
+        for n in 1..=((units.len() - i) / 2).min(12) {
             let mut reps = 1;
             while i + (reps + 1) * n <= units.len() && keys[i..i + n] == keys[i + reps * n..i + (reps + 1) * n] {
                 reps += 1;
             }
-            if reps >= 3 && !(n == 1 && keys[i].chars().all(|c| c.is_ascii_digit())) {
+            // A loop cut off by the token limit ends in a partial copy of the repeated unit.
+            let after = i + reps * n;
+            let cut_off_copy = after < units.len() && units.len() - after < n && keys[after..] == keys[i..i + units.len() - after];
+            // "zero zero zero" in an account number is real; a repeated longer number is a loop.
+            let looped = reps >= 3 || (reps >= 2 && cut_off_copy);
+            if looped && !(n == 1 && keys[i].chars().count() <= 1) {
                 out.extend(units[i..i + n].iter().map(String::as_str));
-                i += reps * n;
+                i = if cut_off_copy { units.len() } else { after };
                 continue 'outer;
             }
         }
@@ -117,7 +130,21 @@ mod tests {
         assert_eq!(collapse_repetitions("I want a refund I want a refund I want a refund"), "I want a refund");
         assert_eq!(collapse_repetitions("no, no, I said"), "no, no, I said");
         assert_eq!(collapse_repetitions("好的好的好的好的"), "好的");
+        assert_eq!(collapse_repetitions("扎自己的脚。扎自己的脚。扎自己的脚。扎自己的"), "扎自己的脚。");
+        assert_eq!(collapse_repetitions("In 1813, in 1813, in"), "In 1813,");
         assert_eq!(collapse_repetitions("one two three"), "one two three");
+        assert_eq!(collapse_repetitions("1 0 0 0 1"), "1 0 0 0 1");
+        assert_eq!(collapse_repetitions("90210 01803. 01803. 01803"), "90210 01803.");
+    }
+
+    #[test]
+    fn repeats_of_the_previous_segment_are_recognised() {
+        assert!(repeats_previous("And so my fellow Americans.", "and so, my fellow Americans"));
+        assert!(repeats_previous("A thin stripe runs down the middle.", "A thin stripe runs down"));
+        assert!(repeats_previous("扎自己的脚。", "扎自己的"));
+        assert!(!repeats_previous("ask not", "ask what"));
+        assert!(!repeats_previous("I want", "I want a refund"));
+        assert!(!repeats_previous("...", "!!!"));
     }
 
     #[test]

@@ -37,6 +37,9 @@ enum EvalCommand {
         /// Silence that ends an utterance in streaming mode, ms
         #[arg(long)]
         hangover_ms: Option<u32>,
+        /// Audio kept before detected speech in streaming mode, ms
+        #[arg(long)]
+        pre_roll_ms: Option<u32>,
         /// One JSON object per file instead of the table
         #[arg(long)]
         json: bool,
@@ -51,11 +54,15 @@ fn pct(v: Option<f64>) -> String {
 }
 
 pub fn run(args: EvalArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
-    let EvalCommand::Asr { manifest, model, lang, streaming, realtime, hangover_ms, json, verbose } = args.command;
+    let EvalCommand::Asr { manifest, model, lang, streaming, realtime, hangover_ms, pre_roll_ms, json, verbose } =
+        args.command;
     let entries = manifest::read(&manifest)?;
     let mut stream = StreamConfig::default();
     if let Some(h) = hangover_ms {
         stream.endpoint.hangover_ms = h;
+    }
+    if let Some(p) = pre_roll_ms {
+        stream.endpoint.pre_roll_ms = p;
     }
     let opts = AsrEvalOptions {
         model,

@@ -105,7 +105,9 @@ fn score_file(entry: &Entry, language: Language, model: &str, engine: &mut Engin
             if let Some(f) = t.failures.first() {
                 return Err(format!("decode failed: {f}"));
             }
-            (t.text, t.utterances.iter().map(|u| u.eos_to_final_ms).collect())
+            // Wall-clock latency only means something when the audio arrived in real time.
+            let latencies = if opts.realtime { t.utterances.iter().map(|u| u.eos_to_final_ms).collect() } else { Vec::new() };
+            (t.text, latencies)
         }
     };
     let processing_s = started.elapsed().as_secs_f64();

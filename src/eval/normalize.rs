@@ -14,7 +14,7 @@ pub fn normalize(text: &str, lang: &str) -> String {
     if lang.starts_with("zh") || lang.starts_with("cmn") {
         normalize_zh(text)
     } else {
-        normalize_en(text)
+        split_digit_runs(&normalize_en(text))
     }
 }
 
@@ -35,6 +35,31 @@ pub fn normalize_en(text: &str) -> String {
         }
     }
     convert_numbers(&words).join(" ")
+}
+
+/// Plain digit strings are compared digit by digit, so a number counts the same however it was
+/// grouped: a spoken account number "one zero zero one nine" may be written "10019", "100 19"
+/// or "1 0 0 1 9". Tokens with other characters ("$5", "21st", "2.5") stay whole.
+fn split_digit_runs(text: &str) -> String {
+    let words: Vec<String> = text
+        .split(' ')
+        .flat_map(|w| {
+            if w.len() > 1 && w.bytes().all(|b| b.is_ascii_digit()) {
+                w.chars().map(String::from).collect()
+            } else {
+                vec![w.to_string()]
+            }
+        })
+        .collect();
+    // "nine oh two": a spoken "oh" among digits is a zero.
+    let digit = |w: Option<&String>| w.is_some_and(|w| w.len() == 1 && w.as_bytes()[0].is_ascii_digit());
+    let zeroed: Vec<&str> = (0..words.len())
+        .map(|i| {
+            let oh = words[i] == "oh" || words[i] == "o";
+            if oh && (digit(words.get(i + 1)) || (i > 0 && digit(words.get(i - 1)))) { "0" } else { words[i].as_str() }
+        })
+        .collect();
+    zeroed.join(" ")
 }
 
 /// Chinese normalisation: Traditional → Simplified, full-width → half-width,
@@ -498,6 +523,19 @@ fn cents_at(toks: &[Tok], start: usize) -> Option<(u64, usize)> {
     let cents: u64 = text.parse().ok().filter(|&c| c < 100 && !ordinal)?;
     let unit = matches!(word_at(toks, k + used), Some("cent" | "cents"));
     unit.then_some((cents, k + used + 1 - start))
+}
+
+#[cfg(test)]
+mod scoring_tests {
+    use super::*;
+
+    #[test]
+    fn digit_strings_score_digit_by_digit() {
+        let spoken = normalize("one zero zero zero one nine oh two", "en");
+        assert_eq!(spoken, normalize("1,0001. 902.", "en"));
+        assert_eq!(normalize("twenty five dollars in 2021", "en"), "$25 in 2 0 2 1");
+        assert_eq!(normalize("oh well", "en"), "oh well");
+    }
 }
 
 #[cfg(test)]
