@@ -7,6 +7,8 @@ use common::*;
 use callbot::asr::Language;
 use callbot::asr::offline::{load_model, pool_for, transcribe_streaming};
 use callbot::asr::stream::StreamConfig;
+use callbot::eval::metrics::word_errors;
+use callbot::eval::normalize::normalize;
 use callbot::media::load_for_asr;
 use callbot::models::ModelsDir;
 
@@ -47,6 +49,7 @@ fn long_speech_is_cut_into_several_finals_without_losing_words() {
     let manifest = std::fs::read_to_string(data("en_asr/manifest.csv")).unwrap();
     let row = manifest.lines().find(|l| l.contains("earnings")).expect("earnings call clip in manifest");
     let file = row.split(',').next().unwrap();
+    let reference = row.split('"').nth(1).expect("quoted transcript");
     let pcm = load_for_asr(std::path::Path::new(&data(&format!("en_asr/{file}")))).unwrap();
     let model = load_model(&ModelsDir::from_env(), Some("tiny.en"), Language::En).unwrap();
     let pool = pool_for(model).unwrap();
@@ -55,5 +58,7 @@ fn long_speech_is_cut_into_several_finals_without_losing_words() {
     for u in &out.utterances {
         assert!(u.end_ms - u.start_ms <= 20_000, "{u:?}");
     }
-    assert!(out.text.split_whitespace().count() > 100, "{}", out.text);
+    // Nothing lost at the cuts: the words still match the reference closely.
+    let errors = word_errors(&normalize(reference, "en"), &normalize(&out.text, "en"));
+    assert!(errors.rate() < 0.12, "WER {:.1}%: {}", errors.rate() * 100.0, out.text);
 }

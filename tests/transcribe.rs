@@ -23,7 +23,7 @@ fn several_files_give_one_prefixed_line_each_and_json_has_segments() {
     assert!(lines[0].starts_with(&format!("{}: ", files[0])), "{text}");
     // 8 kHz telephone-rate audio is resampled and understood.
     assert!(lines[1].starts_with(&format!("{}: ", files[1])), "{text}");
-    assert!(words(lines[1]).contains("dark suit"), "{text}");
+    assert!(words(lines[1]).contains("greasy wash"), "{text}");
 
     let out = run(&["transcribe", "--json", &files[0]]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -48,6 +48,21 @@ fn mandarin_is_transcribed_in_simplified_chinese() {
     let hits = ["交易", "停滞", "情况"].iter().filter(|w| text.contains(*w)).count();
     assert!(hits >= 2, "{text}");
     assert_eq!(zhconv::zhconv(&text, zhconv::Variant::ZhHans), text, "output must be Simplified: {text}");
+}
+
+#[test]
+fn auto_language_follows_the_speaker() {
+    let zh = data("zh_asr/audio/fireredasr_BAC009S0764W0121.wav");
+    let en = data("en_asr/audio/jfk.wav");
+    let out = run(&["transcribe", "--lang", "auto", "--json", &zh, &en]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows[0]["model"], "base");
+    assert_eq!(rows[0]["language"], "zh", "{}", rows[0]);
+    let text = rows[0]["text"].as_str().unwrap();
+    assert_eq!(zhconv::zhconv(text, zhconv::Variant::ZhHans), text, "Simplified even when detected: {text}");
+    assert_eq!(rows[1]["language"], "en", "{}", rows[1]);
+    assert!(words(rows[1]["text"].as_str().unwrap()).contains("your country"), "{}", rows[1]);
 }
 
 #[test]

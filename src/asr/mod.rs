@@ -77,6 +77,4 @@ pub enum AsrError {
     Whisper(String),
     #[error("model `{model}` is English-only; use a multilingual model (e.g. `base`) for --lang {lang}")]
     EnglishOnlyModel { model: String, lang: &'static str },
-    #[error("the transcription pool has shut down")]
-    PoolClosed,
 }
