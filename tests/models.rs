@@ -8,7 +8,12 @@ use common::*;
 fn installed(name: &str) -> serde_json::Value {
     let out = run(&["models", "list", "--json"]);
     let rows: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("models list --json");
-    rows.as_array().unwrap().iter().find(|r| r["name"] == name).cloned().unwrap_or_else(|| panic!("{name} not listed: {rows}"))
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("{name} not listed: {rows}"))
 }
 
 #[test]

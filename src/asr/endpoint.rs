@@ -143,7 +143,11 @@ impl Endpointer {
                     let carried: Vec<f32> = scores[from + offset..].to_vec();
                     let carried_voiced = carried.iter().filter(|s| **s >= self.cfg.continue_threshold).count() as u64;
                     let voiced_before = voiced.saturating_sub(carried_voiced);
-                    out.push(Boundary::Ended { voice_end: cut, voiced_chunks: voiced_before, reason: EndReason::MaxLength });
+                    out.push(Boundary::Ended {
+                        voice_end: cut,
+                        voiced_chunks: voiced_before,
+                        reason: EndReason::MaxLength,
+                    });
                     out.push(Boundary::Started { audio_start: cut, voice_start: cut });
                     self.state = State::Speaking {
                         audio_start: cut,
@@ -201,15 +205,20 @@ mod tests {
         assert_eq!(events[0].1, Boundary::Started { audio_start: 50 - chunks(320), voice_start: 50 });
         assert_eq!(events[0].0, 53, "opens after 4 voiced chunks");
         assert_eq!(events[1].0, 149 + hang, "closes after the hangover");
-        assert!(matches!(events[1].1, Boundary::Ended { voice_end: 150, voiced_chunks: 100, reason: EndReason::Silence }));
+        assert!(matches!(
+            events[1].1,
+            Boundary::Ended { voice_end: 150, voiced_chunks: 100, reason: EndReason::Silence }
+        ));
     }
 
     #[test]
     fn short_pauses_and_soft_endings_stay_inside() {
         let mut ep = Endpointer::new(EndpointConfig::default());
         // 200 ms pause and a soft (0.4) tail do not split the utterance.
-        let scores = repeat(0.9, 40).chain(repeat(0.1, 12)).chain(repeat(0.9, 40)).chain(repeat(0.4, 10)).chain(repeat(0.0, 40));
-        let ends: Vec<_> = run(&mut ep, scores).into_iter().filter(|(_, b)| matches!(b, Boundary::Ended { .. })).collect();
+        let scores =
+            repeat(0.9, 40).chain(repeat(0.1, 12)).chain(repeat(0.9, 40)).chain(repeat(0.4, 10)).chain(repeat(0.0, 40));
+        let ends: Vec<_> =
+            run(&mut ep, scores).into_iter().filter(|(_, b)| matches!(b, Boundary::Ended { .. })).collect();
         assert_eq!(ends.len(), 1);
         assert!(matches!(ends[0].1, Boundary::Ended { voice_end: 102, .. }));
     }
@@ -238,7 +247,9 @@ mod tests {
             _ => None,
         });
         assert_eq!(cut, Some(dip as u64));
-        assert!(events.iter().any(|(_, b)| *b == Boundary::Started { audio_start: dip as u64, voice_start: dip as u64 }));
+        assert!(
+            events.iter().any(|(_, b)| *b == Boundary::Started { audio_start: dip as u64, voice_start: dip as u64 })
+        );
         assert!(ep.in_speech());
         assert!(matches!(ep.finish(), Some(Boundary::Ended { reason: EndReason::EndOfStream, .. })));
     }

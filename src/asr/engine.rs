@@ -43,7 +43,15 @@ pub struct DecodeOptions {
 
 impl DecodeOptions {
     pub fn new(language: Language, window: Window) -> Self {
-        Self { language, window, threads: 1, beam_size: 1, temperature_fallback: false, context_margin: 192, previous_text: None }
+        Self {
+            language,
+            window,
+            threads: 1,
+            beam_size: 1,
+            temperature_fallback: false,
+            context_margin: 192,
+            previous_text: None,
+        }
     }
 }
 
@@ -169,7 +177,9 @@ impl Decoder {
             // With a clip-sized context Whisper sometimes decodes the same words again as a
             // second segment over the trailing silence; a segment that only repeats the start
             // of the one before it is that loop, not speech.
-            if cleaned.is_empty() || segments.last().is_some_and(|p: &Segment| text::repeats_previous(&p.text, &cleaned)) {
+            if cleaned.is_empty()
+                || segments.last().is_some_and(|p: &Segment| text::repeats_previous(&p.text, &cleaned))
+            {
                 continue;
             }
             // Timestamps are in 10 ms units; clamp to the real (unpadded) audio.

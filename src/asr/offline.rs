@@ -131,6 +131,9 @@ pub fn transcribe_streaming(
 
 impl StreamedTranscript {
     pub fn segments(&self) -> Vec<Segment> {
-        self.utterances.iter().map(|u| Segment { start_ms: u.start_ms, end_ms: u.end_ms, text: u.text.clone() }).collect()
+        self.utterances
+            .iter()
+            .map(|u| Segment { start_ms: u.start_ms, end_ms: u.end_ms, text: u.text.clone() })
+            .collect()
     }
 }

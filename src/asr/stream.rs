@@ -34,7 +34,13 @@ pub struct StreamConfig {
 
 impl Default for StreamConfig {
     fn default() -> Self {
-        Self { endpoint: EndpointConfig::default(), partial_interval_ms: 1000, tail_ms: 200, lag_warning_ms: 4000, condition_on_previous_text: false }
+        Self {
+            endpoint: EndpointConfig::default(),
+            partial_interval_ms: 1000,
+            tail_ms: 200,
+            lag_warning_ms: 4000,
+            condition_on_previous_text: false,
+        }
     }
 }
 
@@ -42,15 +48,39 @@ impl Default for StreamConfig {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AsrEvent {
-    SpeechStarted { utterance: u64, at_ms: u64 },
-    Partial { utterance: u64, text: String, start_ms: u64, end_ms: u64 },
-    Final { utterance: u64, text: String, language: String, start_ms: u64, end_ms: u64, end_reason: EndReason },
+    SpeechStarted {
+        utterance: u64,
+        at_ms: u64,
+    },
+    Partial {
+        utterance: u64,
+        text: String,
+        start_ms: u64,
+        end_ms: u64,
+    },
+    Final {
+        utterance: u64,
+        text: String,
+        language: String,
+        start_ms: u64,
+        end_ms: u64,
+        end_reason: EndReason,
+    },
     /// The utterance turned out to hold no words (noise, or text Whisper invented).
-    Dropped { utterance: u64, reason: String },
+    Dropped {
+        utterance: u64,
+        reason: String,
+    },
     /// Decoding failed for this utterance; the stream itself carries on.
-    Failed { utterance: u64, error: String },
+    Failed {
+        utterance: u64,
+        error: String,
+    },
     /// Speech awaiting transcription exceeds the configured limit: the pool is not keeping up.
-    FallingBehind { pending_ms: u64, pending_finals: usize },
+    FallingBehind {
+        pending_ms: u64,
+        pending_finals: usize,
+    },
     CaughtUp,
 }
 
@@ -194,7 +224,12 @@ impl StreamingRecognizer {
         self.finals.len()
     }
 
-    pub fn on_result(&mut self, utterance: u64, priority: Priority, result: Result<Decoded, AsrError>) -> Vec<StreamOutput> {
+    pub fn on_result(
+        &mut self,
+        utterance: u64,
+        priority: Priority,
+        result: Result<Decoded, AsrError>,
+    ) -> Vec<StreamOutput> {
         match priority {
             Priority::Partial => self.on_partial(utterance, result),
             Priority::Final => {
@@ -232,7 +267,10 @@ impl StreamingRecognizer {
                     last_partial_at: now,
                     partial_in_flight: false,
                 });
-                self.out.push(StreamOutput::Event(AsrEvent::SpeechStarted { utterance: id, at_ms: ms(voice_start * chunk) }));
+                self.out.push(StreamOutput::Event(AsrEvent::SpeechStarted {
+                    utterance: id,
+                    at_ms: ms(voice_start * chunk),
+                }));
             }
             Boundary::Ended { voice_end, voiced_chunks, reason } => {
                 let Some(open) = self.open.take() else { return };
@@ -258,7 +296,10 @@ impl StreamingRecognizer {
             }
             Boundary::Discarded => {
                 if let Some(open) = self.open.take() {
-                    self.out.push(StreamOutput::Event(AsrEvent::Dropped { utterance: open.id, reason: "too little voice".into() }));
+                    self.out.push(StreamOutput::Event(AsrEvent::Dropped {
+                        utterance: open.id,
+                        reason: "too little voice".into(),
+                    }));
                 }
             }
         }
@@ -355,7 +396,10 @@ impl StreamingRecognizer {
         let pending = self.pending_ms();
         let behind = pending > self.cfg.lag_warning_ms as u64;
         if behind && !self.lagging {
-            self.out.push(StreamOutput::Event(AsrEvent::FallingBehind { pending_ms: pending, pending_finals: self.finals.len() }));
+            self.out.push(StreamOutput::Event(AsrEvent::FallingBehind {
+                pending_ms: pending,
+                pending_finals: self.finals.len(),
+            }));
         } else if !behind && self.lagging {
             self.out.push(StreamOutput::Event(AsrEvent::CaughtUp));
         }

@@ -78,11 +78,8 @@ fn strip_annotations(raw: &str) -> String {
 /// natural doubling ("no, no") survives.
 pub fn collapse_repetitions(text: &str) -> String {
     let spaced = text.contains(' ');
-    let units: Vec<String> = if spaced {
-        text.split(' ').map(str::to_owned).collect()
-    } else {
-        text.chars().map(String::from).collect()
-    };
+    let units: Vec<String> =
+        if spaced { text.split(' ').map(str::to_owned).collect() } else { text.chars().map(String::from).collect() };
     let key = |u: &str| u.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase();
     let keys: Vec<String> = units.iter().map(|u| key(u)).collect();
     let mut out: Vec<&str> = Vec::with_capacity(units.len());
@@ -95,7 +92,8 @@ pub fn collapse_repetitions(text: &str) -> String {
             }
             // A loop cut off by the token limit ends in a partial copy of the repeated unit.
             let after = i + reps * n;
-            let cut_off_copy = after < units.len() && units.len() - after < n && keys[after..] == keys[i..i + units.len() - after];
+            let cut_off_copy =
+                after < units.len() && units.len() - after < n && keys[after..] == keys[i..i + units.len() - after];
             // "zero zero zero" in an account number is real; a repeated longer number is a loop.
             let looped = reps >= 3 || (reps >= 2 && cut_off_copy);
             if looped && !(n == 1 && keys[i].chars().count() <= 1) {

@@ -73,7 +73,10 @@ pub fn run(args: EvalArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
         stream,
     };
     if !json {
-        println!("{:<44} {:>4} {:>6} {:>6} {:>5} {:>8} {:>7}  eos→final ms", "file", "lang", "dur_s", "proc_s", "RTF", "err/ref", "rate");
+        println!(
+            "{:<44} {:>4} {:>6} {:>6} {:>5} {:>8} {:>7}  eos→final ms",
+            "file", "lang", "dur_s", "proc_s", "RTF", "err/ref", "rate"
+        );
     }
     let mut failures = 0;
     let (_, summary) = asr::run(&entries, dir, &opts, |outcome, entry| match outcome {
@@ -109,5 +112,9 @@ pub fn run(args: EvalArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { format!("…{}", s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect::<String>()) }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("…{}", s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect::<String>())
+    }
 }

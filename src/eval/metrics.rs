@@ -69,18 +69,11 @@ pub fn align<T: PartialEq>(reference: &[T], hypothesis: &[T]) -> ErrorCounts {
     // Each cell carries the edit counts of its best path instead of a pointer
     // for a backtrace, so only two rows are ever alive: memory stays
     // O(hypothesis length) even when scoring whole-call transcripts.
-    let mut prev: Vec<ErrorCounts> = (0..=hypothesis.len())
-        .map(|j| ErrorCounts {
-            insertions: j,
-            ..ErrorCounts::default()
-        })
-        .collect();
+    let mut prev: Vec<ErrorCounts> =
+        (0..=hypothesis.len()).map(|j| ErrorCounts { insertions: j, ..ErrorCounts::default() }).collect();
     let mut row = prev.clone();
     for (i, r) in reference.iter().enumerate() {
-        row[0] = ErrorCounts {
-            deletions: i + 1,
-            ..ErrorCounts::default()
-        };
+        row[0] = ErrorCounts { deletions: i + 1, ..ErrorCounts::default() };
         for (j, h) in hypothesis.iter().enumerate() {
             let mut best = prev[j];
             best.substitutions += usize::from(r != h);
@@ -98,10 +91,7 @@ pub fn align<T: PartialEq>(reference: &[T], hypothesis: &[T]) -> ErrorCounts {
         }
         std::mem::swap(&mut prev, &mut row);
     }
-    ErrorCounts {
-        reference_len: reference.len(),
-        ..prev[hypothesis.len()]
-    }
+    ErrorCounts { reference_len: reference.len(), ..prev[hypothesis.len()] }
 }
 
 /// Word-level counts over whitespace-separated tokens (for word error rate).
@@ -124,12 +114,7 @@ mod tests {
     use super::*;
 
     fn counts(s: usize, d: usize, i: usize, n: usize) -> ErrorCounts {
-        ErrorCounts {
-            substitutions: s,
-            deletions: d,
-            insertions: i,
-            reference_len: n,
-        }
+        ErrorCounts { substitutions: s, deletions: d, insertions: i, reference_len: n }
     }
 
     #[test]
@@ -149,14 +134,8 @@ mod tests {
 
     #[test]
     fn one_deletion_and_one_substitution() {
-        assert_eq!(
-            word_errors("the cat sat down", "the cat sat"),
-            counts(0, 1, 0, 4)
-        );
-        assert_eq!(
-            word_errors("the cat sat", "the dog sat"),
-            counts(1, 0, 0, 3)
-        );
+        assert_eq!(word_errors("the cat sat down", "the cat sat"), counts(0, 1, 0, 4));
+        assert_eq!(word_errors("the cat sat", "the dog sat"), counts(1, 0, 0, 3));
         assert_eq!(word_errors("a b c d", "a x c"), counts(1, 1, 0, 4));
     }
 
@@ -176,10 +155,7 @@ mod tests {
     #[test]
     fn chars_ignore_whitespace_and_handle_cjk() {
         assert_eq!(char_errors("今天 天气", "今天天气"), counts(0, 0, 0, 4));
-        assert_eq!(
-            char_errors("今天天气很好", "今天天很好"),
-            counts(0, 1, 0, 6)
-        );
+        assert_eq!(char_errors("今天天气很好", "今天天很好"), counts(0, 1, 0, 6));
         assert_eq!(char_errors("我们说话", "我门说话"), counts(1, 0, 0, 4));
     }
 
@@ -234,9 +210,9 @@ mod tests {
             match (a.split_first(), b.split_first()) {
                 (None, _) => b.len(),
                 (_, None) => a.len(),
-                (Some((x, ra)), Some((y, rb))) => (distance(ra, rb) + usize::from(x != y))
-                    .min(distance(ra, b) + 1)
-                    .min(distance(a, rb) + 1),
+                (Some((x, ra)), Some((y, rb))) => {
+                    (distance(ra, rb) + usize::from(x != y)).min(distance(ra, b) + 1).min(distance(a, rb) + 1)
+                }
             }
         }
         let texts: [&[u8]; 6] = [b"", b"a", b"abc", b"acb", b"abca", b"cabba"];

@@ -198,7 +198,9 @@ fn tensor_plan(hp: &Hparams) -> Vec<PlanItem> {
     plan.push(PlanItem::new("encoder.ln_post.weight", "encoder/layer_norm/gamma"));
     plan.push(PlanItem::new("encoder.ln_post.bias", "encoder/layer_norm/beta"));
 
-    plan.push(PlanItem::new("decoder.positional_embedding", "decoder/position_encodings/encodings").storage(Storage::F32));
+    plan.push(
+        PlanItem::new("decoder.positional_embedding", "decoder/position_encodings/encodings").storage(Storage::F32),
+    );
     plan.push(PlanItem::new("decoder.token_embedding.weight", "decoder/embeddings/weight"));
     let d = hp.n_text_state as usize;
     for i in 0..hp.n_text_layer {
@@ -250,9 +252,8 @@ pub fn mel_filterbank(n_mels: usize) -> Vec<f32> {
     let fft_freqs: Vec<f64> =
         (0..N_FFT_BINS).map(|i| i as f64 * (SAMPLE_RATE / 2.0) / (N_FFT_BINS - 1) as f64).collect();
     let (mel_min, mel_max) = (hz_to_mel(0.0), hz_to_mel(SAMPLE_RATE / 2.0));
-    let mel_points: Vec<f64> = (0..n_mels + 2)
-        .map(|i| mel_to_hz(mel_min + (mel_max - mel_min) * i as f64 / (n_mels + 1) as f64))
-        .collect();
+    let mel_points: Vec<f64> =
+        (0..n_mels + 2).map(|i| mel_to_hz(mel_min + (mel_max - mel_min) * i as f64 / (n_mels + 1) as f64)).collect();
     let mut filters = Vec::with_capacity(n_mels * N_FFT_BINS);
     for m in 0..n_mels {
         let (lo, mid, hi) = (mel_points[m], mel_points[m + 1], mel_points[m + 2]);
@@ -303,7 +304,9 @@ pub fn decode_vocabulary(text: &str) -> Result<Vec<Vec<u8>>, ModelsError> {
                 .chars()
                 .map(|ch| {
                     table.get(ch as usize).copied().flatten().ok_or_else(|| {
-                        ModelsError::Ct2Format(format!("vocabulary token {token:?} has a character outside GPT-2's byte alphabet"))
+                        ModelsError::Ct2Format(format!(
+                            "vocabulary token {token:?} has a character outside GPT-2's byte alphabet"
+                        ))
                     })
                 })
                 .collect()

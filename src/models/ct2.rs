@@ -99,9 +99,7 @@ impl Ct2Model {
         let mut r = Cursor { bytes, pos: 0 };
         let version = r.u32()?;
         if version != SUPPORTED_VERSION {
-            return Err(ModelsError::Ct2Format(format!(
-                "binary version {version}, expected {SUPPORTED_VERSION}"
-            )));
+            return Err(ModelsError::Ct2Format(format!("binary version {version}, expected {SUPPORTED_VERSION}")));
         }
         let spec_name = r.string()?;
         let spec_revision = r.u32()?;
@@ -145,9 +143,7 @@ impl Ct2Model {
 
     pub fn get(&self, name: &str) -> Result<&Ct2Tensor, ModelsError> {
         let name = self.aliases.get(name).map(String::as_str).unwrap_or(name);
-        self.variables
-            .get(name)
-            .ok_or_else(|| ModelsError::Ct2Format(format!("missing variable {name}")))
+        self.variables.get(name).ok_or_else(|| ModelsError::Ct2Format(format!("missing variable {name}")))
     }
 }
 
@@ -236,7 +232,12 @@ pub(crate) mod tests {
     fn parses_variables_and_aliases() {
         let bytes = write_ct2(
             &[
-                ("a/weight", vec![2, 2], Ct2Dtype::F16, [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect()),
+                (
+                    "a/weight",
+                    vec![2, 2],
+                    Ct2Dtype::F16,
+                    [1.0f32, 2.0, 3.0, 4.0].iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect(),
+                ),
                 ("a/num_heads", vec![], Ct2Dtype::I16, 6i16.to_le_bytes().to_vec()),
             ],
             &[("b/weight", "a/weight")],

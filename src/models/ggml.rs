@@ -74,14 +74,14 @@ impl Hparams {
 /// GGML tensor element types that whisper models use, as (elements per block, bytes per block).
 fn ttype_block(ttype: i32) -> Option<(u64, u64)> {
     Some(match ttype {
-        0 => (1, 4),    // f32
-        1 => (1, 2),    // f16
-        2 => (32, 18),  // q4_0
-        3 => (32, 20),  // q4_1
-        6 => (32, 22),  // q5_0
-        7 => (32, 24),  // q5_1
-        8 => (32, 34),  // q8_0
-        10 => (256, 84), // q2_k
+        0 => (1, 4),      // f32
+        1 => (1, 2),      // f16
+        2 => (32, 18),    // q4_0
+        3 => (32, 20),    // q4_1
+        6 => (32, 22),    // q5_0
+        7 => (32, 24),    // q5_1
+        8 => (32, 34),    // q8_0
+        10 => (256, 84),  // q2_k
         11 => (256, 110), // q3_k
         12 => (256, 144), // q4_k
         13 => (256, 176), // q5_k
@@ -176,8 +176,7 @@ pub fn inspect(path: &Path) -> Result<GgmlInfo, ModelsError> {
     let mut pos: u64 = 0;
     let read_i32 = |r: &mut BufReader<File>, pos: &mut u64, what: &str| -> Result<i32, ModelsError> {
         let mut b = [0u8; 4];
-        r.read_exact(&mut b)
-            .map_err(|_| bad(format!("file ends inside {what} at byte {pos} (truncated?)")))?;
+        r.read_exact(&mut b).map_err(|_| bad(format!("file ends inside {what} at byte {pos} (truncated?)")))?;
         *pos += 4;
         Ok(i32::from_le_bytes(b))
     };
@@ -252,7 +251,7 @@ pub fn inspect(path: &Path) -> Result<GgmlInfo, ModelsError> {
         let name = String::from_utf8_lossy(&name).into_owned();
         let (block, block_bytes) =
             ttype_block(ttype).ok_or_else(|| bad(format!("tensor {name}: unsupported type {ttype}")))?;
-        if elements % block != 0 {
+        if !elements.is_multiple_of(block) {
             return Err(bad(format!("tensor {name}: {elements} elements do not fill blocks of {block}")));
         }
         skip(&mut r, &mut pos, elements / block * block_bytes, &format!("tensor {name}"))?;

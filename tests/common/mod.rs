@@ -47,7 +47,8 @@ pub fn words(text: &str) -> String {
 
 /// Writes mono 16-bit PCM.
 pub fn write_wav(path: &Path, rate: u32, samples: &[f32]) {
-    let spec = hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
+    let spec =
+        hound::WavSpec { channels: 1, sample_rate: rate, bits_per_sample: 16, sample_format: hound::SampleFormat::Int };
     let mut w = hound::WavWriter::create(path, spec).expect("create wav");
     for s in samples {
         w.write_sample((s.clamp(-1.0, 1.0) * 32767.0) as i16).expect("write sample");
