@@ -105,6 +105,12 @@ pub struct Decoder {
 /// Whisper refuses clips under a second; pad with silence rather than lose short answers ("yes").
 const MIN_SAMPLES: usize = SAMPLE_RATE as usize + SAMPLE_RATE as usize / 10;
 
+impl super::Transcriber for Decoder {
+    fn decode(&mut self, pcm: &[f32], opts: &DecodeOptions) -> Result<Decoded, AsrError> {
+        Decoder::decode(self, pcm, opts)
+    }
+}
+
 impl Decoder {
     pub fn decode(&mut self, pcm: &[f32], opts: &DecodeOptions) -> Result<Decoded, AsrError> {
         if !self.multilingual && opts.language != Language::En {

@@ -52,6 +52,12 @@ impl Language {
     }
 }
 
+/// A speech-to-text decoder as the pool sees it: one per worker thread, fed whole clips.
+/// Whisper ([`engine::Decoder`]) is the real one; tests use fakes to drive the pool.
+pub trait Transcriber: Send + 'static {
+    fn decode(&mut self, pcm: &[f32], options: &engine::DecodeOptions) -> Result<engine::Decoded, AsrError>;
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Segment {
     pub start_ms: u64,

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::AsrError;
 use super::engine::{DecodeOptions, Decoded, WhisperModel};
+use super::{AsrError, Transcriber};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -38,6 +38,12 @@ pub struct Job {
     pub options: DecodeOptions,
     pub priority: Priority,
     pub reply: Reply,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job").field("samples", &self.pcm.len()).field("priority", &self.priority).finish()
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -95,12 +101,19 @@ struct Shared {
 pub struct AsrPool {
     shared: Arc<Shared>,
     workers: Vec<JoinHandle<()>>,
-    pub model: WhisperModel,
 }
 
 impl AsrPool {
+    /// `config.workers` Whisper decoders sharing one loaded model.
     pub fn new(model: WhisperModel, config: PoolConfig) -> Result<Self, AsrError> {
-        let workers = config.workers.max(1);
+        let decoders = (0..config.workers.max(1))
+            .map(|_| model.decoder().map(|d| Box::new(d) as Box<dyn Transcriber>))
+            .collect::<Result<Vec<_>, _>>()?;
+        Self::with_decoders(decoders, config)
+    }
+
+    /// One worker thread per decoder.
+    pub fn with_decoders(decoders: Vec<Box<dyn Transcriber>>, config: PoolConfig) -> Result<Self, AsrError> {
         let shared = Arc::new(Shared {
             queues: Mutex::new(Queues {
                 finals: VecDeque::new(),
@@ -112,9 +125,8 @@ impl AsrPool {
             counters: Counters::default(),
             config,
         });
-        let mut handles = Vec::with_capacity(workers);
-        for i in 0..workers {
-            let decoder = model.decoder()?;
+        let mut handles = Vec::with_capacity(decoders.len());
+        for (i, decoder) in decoders.into_iter().enumerate() {
             let shared = Arc::clone(&shared);
             let handle = std::thread::Builder::new()
                 .name(format!("asr-{i}"))
@@ -122,7 +134,7 @@ impl AsrPool {
                 .map_err(|e| AsrError::Whisper(format!("cannot start worker thread: {e}")))?;
             handles.push(handle);
         }
-        Ok(Self { shared, workers: handles, model })
+        Ok(Self { shared, workers: handles })
     }
 
     /// Queues a job, or hands it back when the pool cannot take it now.
@@ -193,7 +205,7 @@ fn lock(m: &Mutex<Queues>) -> std::sync::MutexGuard<'_, Queues> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn worker_loop(shared: Arc<Shared>, mut decoder: super::engine::Decoder) {
+fn worker_loop(shared: Arc<Shared>, mut decoder: Box<dyn Transcriber>) {
     loop {
         let (job, enqueued) = {
             let mut q = lock(&shared.queues);
@@ -228,5 +240,158 @@ fn worker_loop(shared: Arc<Shared>, mut decoder: super::engine::Decoder) {
         if std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || reply(result, timing))).is_err() {
             tracing::error!("an ASR reply callback panicked; worker continues");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asr::engine::Window;
+    use crate::asr::{Language, Transcript};
+    use crossbeam_channel::{Receiver, Sender, unbounded};
+
+    /// Decodes only when the test releases it, and says which clip it was given.
+    struct GatedDecoder {
+        started: Sender<f32>,
+        release: Receiver<()>,
+    }
+
+    impl Transcriber for GatedDecoder {
+        fn decode(&mut self, pcm: &[f32], _: &DecodeOptions) -> Result<Decoded, AsrError> {
+            let tag = pcm.first().copied().unwrap_or(-1.0);
+            let _ = self.started.send(tag);
+            let _ = self.release.recv_timeout(Duration::from_secs(10));
+            if tag < 0.0 {
+                return Err(AsrError::Whisper("bad clip".into()));
+            }
+            Ok(Decoded {
+                transcript: Transcript { text: format!("clip {tag}"), language: "en".into(), segments: vec![] },
+                no_speech_prob: 0.0,
+            })
+        }
+    }
+
+    struct Harness {
+        pool: AsrPool,
+        started: Receiver<f32>,
+        release: Sender<()>,
+        done: Receiver<(f32, Result<String, String>)>,
+        done_tx: Sender<(f32, Result<String, String>)>,
+    }
+
+    fn harness(workers: usize, max_queued_finals: usize) -> Harness {
+        let (started_tx, started) = unbounded();
+        let (release, release_rx) = unbounded();
+        let decoders = (0..workers)
+            .map(|_| {
+                Box::new(GatedDecoder { started: started_tx.clone(), release: release_rx.clone() })
+                    as Box<dyn Transcriber>
+            })
+            .collect();
+        let config = PoolConfig { workers, threads_per_job: 1, max_queued_finals };
+        let pool = AsrPool::with_decoders(decoders, config).unwrap();
+        let (done_tx, done) = unbounded();
+        let h = Harness { pool, started, release, done, done_tx };
+        h.wait_until(|s| s.busy_workers == 0);
+        h
+    }
+
+    impl Harness {
+        fn job(&self, tag: f32, priority: Priority) -> Job {
+            let tx = self.done_tx.clone();
+            Job {
+                pcm: vec![tag; 4],
+                options: DecodeOptions::new(Language::En, Window::Utterance),
+                priority,
+                reply: Box::new(move |r, _| {
+                    let _ = tx.send((tag, r.map(|d| d.transcript.text).map_err(|e| e.to_string())));
+                }),
+            }
+        }
+
+        /// Waits (bounded) for the pool to reach a state; workers report idleness asynchronously.
+        fn wait_until(&self, cond: impl Fn(&PoolStats) -> bool) {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while !cond(&self.pool.stats()) {
+                assert!(Instant::now() < deadline, "pool never reached the expected state: {:?}", self.pool.stats());
+                std::thread::yield_now();
+            }
+        }
+
+        fn started(&self) -> f32 {
+            self.started.recv_timeout(Duration::from_secs(10)).expect("a decode started")
+        }
+
+        fn finished(&self) -> (f32, Result<String, String>) {
+            self.done.recv_timeout(Duration::from_secs(10)).expect("a decode finished")
+        }
+    }
+
+    #[test]
+    fn finals_jump_ahead_of_partials() {
+        let h = harness(1, 8);
+        assert!(h.pool.submit(h.job(1.0, Priority::Final)).is_ok());
+        assert_eq!(h.started(), 1.0);
+        // The only worker is busy: a partial is refused, finals queue.
+        assert!(h.pool.submit(h.job(2.0, Priority::Partial)).is_err());
+        assert!(h.pool.submit(h.job(3.0, Priority::Final)).is_ok());
+        h.release.send(()).unwrap();
+        assert_eq!(h.finished().0, 1.0);
+        assert_eq!(h.started(), 3.0);
+        h.release.send(()).unwrap();
+        assert_eq!(h.finished(), (3.0, Ok("clip 3".into())));
+        let stats = h.pool.stats();
+        assert_eq!((stats.finals_done, stats.partials_refused), (2, 1));
+    }
+
+    #[test]
+    fn full_final_queue_pushes_back_and_is_counted() {
+        let h = harness(1, 2);
+        h.pool.submit(h.job(1.0, Priority::Final)).unwrap();
+        assert_eq!(h.started(), 1.0);
+        h.pool.submit(h.job(2.0, Priority::Final)).unwrap();
+        h.pool.submit(h.job(3.0, Priority::Final)).unwrap();
+        let refused = h.pool.submit(h.job(4.0, Priority::Final)).expect_err("queue is full");
+        assert_eq!(refused.pcm[0], 4.0, "the caller gets its job back to retry");
+        assert_eq!(h.pool.stats().finals_refused, 1);
+        assert_eq!(h.pool.stats().queued_finals, 2);
+        for _ in 0..3 {
+            h.release.send(()).unwrap();
+        }
+        let order: Vec<f32> = (0..3).map(|_| h.finished().0).collect();
+        assert_eq!(order, vec![1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn failures_and_panicking_callbacks_do_not_stop_the_workers() {
+        let h = harness(1, 8);
+        h.pool.submit(h.job(-1.0, Priority::Final)).unwrap();
+        h.release.send(()).unwrap();
+        assert!(h.finished().1.unwrap_err().contains("bad clip"));
+        let mut job = h.job(5.0, Priority::Final);
+        job.reply = Box::new(|_, _| panic!("a careless caller"));
+        h.pool.submit(job).unwrap();
+        h.release.send(()).unwrap();
+        h.pool.submit(h.job(6.0, Priority::Final)).unwrap();
+        h.release.send(()).unwrap();
+        assert_eq!(h.finished(), (6.0, Ok("clip 6".into())));
+        assert_eq!(h.pool.stats().failures, 1);
+    }
+
+    #[test]
+    fn dropping_the_pool_finishes_queued_finals() {
+        let h = harness(2, 8);
+        for tag in [1.0, 2.0, 3.0] {
+            h.pool.submit(h.job(tag, Priority::Final)).unwrap();
+        }
+        for _ in 0..3 {
+            h.release.send(()).unwrap();
+        }
+        let Harness { pool, done, done_tx, .. } = h;
+        drop(pool);
+        drop(done_tx);
+        let mut tags: Vec<f32> = done.iter().map(|(t, _)| t).collect();
+        tags.sort_by(f32::total_cmp);
+        assert_eq!(tags, vec![1.0, 2.0, 3.0]);
     }
 }
