@@ -34,3 +34,14 @@ fn eval_asr_reports_per_file_rows_and_a_summary_line() {
         assert!(text.contains("jfk.wav"), "{text}");
     }
 }
+
+#[test]
+fn asr_load_replays_streams_through_one_pool() {
+    let out = run(&["eval", "asr-load", &data("en_asr/audio/speechbrain_spk1_snt1.wav"), "--streams", "2"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("JSON report");
+    assert_eq!(report["streams"], 2);
+    assert_eq!(report["finals"], 2, "one utterance per replay: {report}");
+    assert_eq!(report["failures"], 0);
+    assert!(report["latency_p50_ms"].as_u64().unwrap() > 0, "{report}");
+}

@@ -20,33 +20,50 @@ pub struct EvalArgs {
 #[derive(Subcommand)]
 enum EvalCommand {
     /// WER (English) / CER (Mandarin) against a manifest's transcripts
-    Asr {
-        manifest: PathBuf,
-        /// Model name or GGML path [default: tiny.en for English rows, base for Mandarin]
+    Asr(AsrArgs),
+    /// How many simultaneous live streams one box keeps up with: N real-time replays of FILE
+    /// through one shared decoder pool
+    AsrLoad {
+        file: PathBuf,
+        #[arg(long, default_value_t = 4)]
+        streams: usize,
         #[arg(long)]
         model: Option<String>,
-        /// Decode every row in this language instead of the manifest's
-        #[arg(long, value_enum)]
-        lang: Option<Language>,
-        /// Run the live streaming engine instead of file mode
-        #[arg(long)]
-        streaming: bool,
-        /// Pace the audio in real time (streaming mode), so end-of-speech latency is real
-        #[arg(long, requires = "streaming")]
-        realtime: bool,
-        /// Silence that ends an utterance in streaming mode, ms
-        #[arg(long)]
-        hangover_ms: Option<u32>,
-        /// Audio kept before detected speech in streaming mode, ms
-        #[arg(long)]
-        pre_roll_ms: Option<u32>,
-        /// One JSON object per file instead of the table
-        #[arg(long)]
-        json: bool,
-        /// Print reference and hypothesis for every file with errors
-        #[arg(short, long)]
-        verbose: bool,
+        #[arg(long, value_enum, default_value_t = Language::En)]
+        lang: Language,
+        /// Partial hypotheses interval, ms (0 = off)
+        #[arg(long, default_value_t = 1000)]
+        partial_interval_ms: u32,
     },
+}
+
+#[derive(Args)]
+struct AsrArgs {
+    manifest: PathBuf,
+    /// Model name or GGML path [default: tiny.en for English rows, base for Mandarin]
+    #[arg(long)]
+    model: Option<String>,
+    /// Decode every row in this language instead of the manifest's
+    #[arg(long, value_enum)]
+    lang: Option<Language>,
+    /// Run the live streaming engine instead of file mode
+    #[arg(long)]
+    streaming: bool,
+    /// Pace the audio in real time (streaming mode), so end-of-speech latency is real
+    #[arg(long, requires = "streaming")]
+    realtime: bool,
+    /// Silence that ends an utterance in streaming mode, ms
+    #[arg(long)]
+    hangover_ms: Option<u32>,
+    /// Audio kept before detected speech in streaming mode, ms
+    #[arg(long)]
+    pre_roll_ms: Option<u32>,
+    /// One JSON object per file instead of the table
+    #[arg(long)]
+    json: bool,
+    /// Print reference and hypothesis for every file with errors
+    #[arg(short, long)]
+    verbose: bool,
 }
 
 fn pct(v: Option<f64>) -> String {
@@ -54,8 +71,22 @@ fn pct(v: Option<f64>) -> String {
 }
 
 pub fn run(args: EvalArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
-    let EvalCommand::Asr { manifest, model, lang, streaming, realtime, hangover_ms, pre_roll_ms, json, verbose } =
-        args.command;
+    match args.command {
+        EvalCommand::AsrLoad { file, streams, model, lang, partial_interval_ms } => {
+            let model = crate::asr::offline::load_model(dir, model.as_deref(), lang)?;
+            let pool = std::sync::Arc::new(crate::asr::offline::pool_for(model)?);
+            let pcm = std::sync::Arc::new(crate::media::load_for_asr(&file)?);
+            let cfg = StreamConfig { partial_interval_ms, ..StreamConfig::default() };
+            let report = crate::eval::load::run(pool, pcm, streams, lang, cfg)?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        EvalCommand::Asr(args) => run_asr(args, dir),
+    }
+}
+
+fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
+    let AsrArgs { manifest, model, lang, streaming, realtime, hangover_ms, pre_roll_ms, json, verbose } = args;
     let entries = manifest::read(&manifest)?;
     let mut stream = StreamConfig::default();
     if let Some(h) = hangover_ms {

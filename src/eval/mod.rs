@@ -1,7 +1,8 @@
 //! Quality measurement against labelled data: manifests, text normalisation, error rates, and
-//! the `callbot eval asr` runner.
+//! the `callbot eval asr` and `eval asr-load` runners.
 
 pub mod asr;
+pub mod load;
 pub mod manifest;
 pub mod metrics;
 pub mod normalize;
