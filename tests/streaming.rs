@@ -62,3 +62,15 @@ fn long_speech_is_cut_into_several_finals_without_losing_words() {
     let errors = word_errors(&normalize(reference, "en"), &normalize(&out.text, "en"));
     assert!(errors.rate() < 0.12, "WER {:.1}%: {}", errors.rate() * 100.0, out.text);
 }
+
+#[test]
+fn partials_arrive_while_the_caller_is_still_speaking() {
+    // Real-time pacing, as in a call: decodes of the utterance so far come back before it ends.
+    let pcm = load_for_asr(std::path::Path::new(&data("en_asr/audio/jfk.wav"))).unwrap();
+    let model = load_model(&ModelsDir::from_env(), Some("tiny.en"), Language::En).unwrap();
+    let pool = pool_for(model).unwrap();
+    let cfg = StreamConfig { partial_interval_ms: 500, ..StreamConfig::default() };
+    let out = transcribe_streaming(&pool, &pcm, Language::En, &cfg, true).unwrap();
+    assert!(out.partials > 0, "{out:#?}");
+    assert!(words(&out.text).contains("what you can do for your country"), "{}", out.text);
+}

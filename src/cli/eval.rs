@@ -58,6 +58,9 @@ struct AsrArgs {
     /// Audio kept before detected speech in streaming mode, ms
     #[arg(long)]
     pre_roll_ms: Option<u32>,
+    /// Audio kept after the last voiced chunk in streaming mode, ms
+    #[arg(long)]
+    tail_ms: Option<u32>,
     /// One JSON object per file instead of the table
     #[arg(long)]
     json: bool,
@@ -86,7 +89,7 @@ pub fn run(args: EvalArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
 }
 
 fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
-    let AsrArgs { manifest, model, lang, streaming, realtime, hangover_ms, pre_roll_ms, json, verbose } = args;
+    let AsrArgs { manifest, model, lang, streaming, realtime, hangover_ms, pre_roll_ms, tail_ms, json, verbose } = args;
     let entries = manifest::read(&manifest)?;
     let mut stream = StreamConfig::default();
     if let Some(h) = hangover_ms {
@@ -94,6 +97,9 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
     }
     if let Some(p) = pre_roll_ms {
         stream.endpoint.pre_roll_ms = p;
+    }
+    if let Some(t) = tail_ms {
+        stream.tail_ms = t;
     }
     let opts = AsrEvalOptions {
         model,
