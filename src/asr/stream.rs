@@ -28,8 +28,12 @@ pub struct StreamConfig {
     pub lag_warning_ms: u32,
     /// Give Whisper the previous finals as a prompt (Whisper's `condition_on_previous_text`).
     /// Off by default: on our English set it made the decoder loop on digit strings and
-    /// raised streaming WER from 4.2% to 13.5% (docs/benchmarks.md).
+    /// raised streaming WER from 4.15% to 13.49% (docs/benchmarks.md).
     pub condition_on_previous_text: bool,
+    /// Encoder context beyond each clip, in 20 ms frames (see `DecodeOptions::context_margin`).
+    pub context_margin: u32,
+    /// Beam width for finals (partials are always greedy); 1 is greedy.
+    pub final_beam_size: usize,
 }
 
 impl Default for StreamConfig {
@@ -40,6 +44,8 @@ impl Default for StreamConfig {
             tail_ms: 200,
             lag_warning_ms: 4000,
             condition_on_previous_text: false,
+            context_margin: 192,
+            final_beam_size: 1,
         }
     }
 }
@@ -321,6 +327,10 @@ impl StreamingRecognizer {
 
     fn request(&mut self, utterance: u64, priority: Priority, pcm: Vec<f32>) {
         let mut options = DecodeOptions::new(self.language, Window::Utterance);
+        options.context_margin = self.cfg.context_margin;
+        if priority == Priority::Final {
+            options.beam_size = self.cfg.final_beam_size.max(1);
+        }
         if self.cfg.condition_on_previous_text && !self.previous_text.is_empty() {
             options.previous_text = Some(self.previous_text.clone());
         }

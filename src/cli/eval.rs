@@ -61,6 +61,15 @@ struct AsrArgs {
     /// Audio kept after the last voiced chunk in streaming mode, ms
     #[arg(long)]
     tail_ms: Option<u32>,
+    /// Encoder context beyond each utterance in streaming mode, in 20 ms frames
+    #[arg(long)]
+    context_margin: Option<u32>,
+    /// Beam width for streaming finals (1 = greedy)
+    #[arg(long)]
+    final_beam_size: Option<usize>,
+    /// Prompt each utterance with the previous finals (streaming mode)
+    #[arg(long)]
+    condition_on_previous_text: bool,
     /// One JSON object per file instead of the table
     #[arg(long)]
     json: bool,
@@ -89,7 +98,21 @@ pub fn run(args: EvalArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
 }
 
 fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
-    let AsrArgs { manifest, model, lang, streaming, realtime, hangover_ms, pre_roll_ms, tail_ms, json, verbose } = args;
+    let AsrArgs {
+        manifest,
+        model,
+        lang,
+        streaming,
+        realtime,
+        hangover_ms,
+        pre_roll_ms,
+        tail_ms,
+        context_margin,
+        final_beam_size,
+        condition_on_previous_text,
+        json,
+        verbose,
+    } = args;
     let entries = manifest::read(&manifest)?;
     let mut stream = StreamConfig::default();
     if let Some(h) = hangover_ms {
@@ -101,6 +124,13 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
     if let Some(t) = tail_ms {
         stream.tail_ms = t;
     }
+    if let Some(m) = context_margin {
+        stream.context_margin = m;
+    }
+    if let Some(b) = final_beam_size {
+        stream.final_beam_size = b;
+    }
+    stream.condition_on_previous_text = condition_on_previous_text;
     let opts = AsrEvalOptions {
         model,
         language: lang,
