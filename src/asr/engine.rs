@@ -11,6 +11,9 @@ use crate::models::ResolvedModel;
 /// Steers Whisper to Simplified characters and full punctuation for Mandarin.
 const ZH_PROMPT: &str = "以下是普通话的句子。";
 
+/// Default encoder context beyond an utterance clip, in 20 ms frames (see `DecodeOptions`).
+pub const DEFAULT_CONTEXT_MARGIN: u32 = 192;
+
 /// How much audio context the encoder sees.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Window {
@@ -49,7 +52,7 @@ impl DecodeOptions {
             threads: 1,
             beam_size: 1,
             temperature_fallback: false,
-            context_margin: 192,
+            context_margin: DEFAULT_CONTEXT_MARGIN,
             previous_text: None,
         }
     }

@@ -44,7 +44,7 @@ impl Default for StreamConfig {
             tail_ms: 200,
             lag_warning_ms: 4000,
             condition_on_previous_text: false,
-            context_margin: 192,
+            context_margin: super::engine::DEFAULT_CONTEXT_MARGIN,
             final_beam_size: 1,
         }
     }
