@@ -139,7 +139,8 @@ pub struct StreamingRecognizer {
     /// Requested finals by utterance id, emitted strictly in order.
     finals: BTreeMap<u64, PendingFinal>,
     next_id: u64,
-    /// Recent final text, given to Whisper as context for the next utterance.
+    /// Recent final text, given to Whisper as context for the next utterance (only kept when
+    /// `condition_on_previous_text` is on).
     previous_text: String,
     lagging: bool,
     out: Vec<StreamOutput>,
@@ -363,7 +364,9 @@ impl StreamingRecognizer {
                     if text::is_hallucination(&t.text, decoded.no_speech_prob, slot.voiced_ms) {
                         AsrEvent::Dropped { utterance, reason: format!("no words recognised ({:?})", t.text) }
                     } else {
-                        self.remember(&t.text);
+                        if self.cfg.condition_on_previous_text {
+                            self.remember(&t.text);
+                        }
                         AsrEvent::Final {
                             utterance,
                             text: t.text,

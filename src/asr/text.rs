@@ -38,7 +38,7 @@ pub fn is_hallucination(text: &str, no_speech_prob: f32, voiced_ms: u64) -> bool
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ");
-    let key_no_space: String = key.chars().filter(|c| !c.is_whitespace()).collect();
+    let key_no_space = letters(&key);
     if key.is_empty() {
         return true;
     }
@@ -49,9 +49,13 @@ pub fn is_hallucination(text: &str, no_speech_prob: f32, voiced_ms: u64) -> bool
 /// Whether `current` only repeats the start of `previous` (ignoring case and punctuation):
 /// the shape of Whisper's loop over trailing silence ("扎自己的脚。扎自己的").
 pub fn repeats_previous(previous: &str, current: &str) -> bool {
-    let key = |t: &str| -> String { t.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect() };
-    let (kp, kc) = (key(previous), key(current));
-    !kc.is_empty() && kp.starts_with(&kc)
+    let current = letters(current);
+    !current.is_empty() && letters(previous).starts_with(&current)
+}
+
+/// Letters and digits only, lowercased: text compared regardless of spacing and punctuation.
+fn letters(text: &str) -> String {
+    text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
 }
 
 /// Removes `[BLANK_AUDIO]`, `(music)`, `*sighs*` style annotations.

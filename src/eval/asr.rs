@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde::Serialize;
 
 use super::manifest::Entry;
-use super::metrics::{ErrorCounts, char_errors, word_errors};
+use super::metrics::{ErrorCounts, char_errors, percentile, word_errors};
 use super::normalize::normalize;
 use crate::asr::engine::{DecodeOptions, Decoder, Window};
 use crate::asr::offline::{self, load_model};
@@ -155,13 +155,12 @@ pub fn summarise(results: &[FileResult]) -> Summary {
     let processing: f64 = results.iter().map(|r| r.processing_s).sum();
     let mut latencies: Vec<u64> = results.iter().flat_map(|r| r.eos_to_final_ms.iter().copied()).collect();
     latencies.sort_unstable();
-    let pct = |p: f64| (!latencies.is_empty()).then(|| latencies[((latencies.len() - 1) as f64 * p).round() as usize]);
     Summary {
         wer: pooled("word"),
         cer: pooled("char"),
         files: results.len(),
         rtf: if audio > 0.0 { processing / audio } else { 0.0 },
-        latency_p50_ms: pct(0.5),
-        latency_p95_ms: pct(0.95),
+        latency_p50_ms: percentile(&latencies, 0.5),
+        latency_p95_ms: percentile(&latencies, 0.95),
     }
 }

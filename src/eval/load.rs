@@ -12,6 +12,7 @@ use crate::asr::offline::transcribe_streaming;
 use crate::asr::pool::AsrPool;
 use crate::asr::stream::StreamConfig;
 use crate::asr::{AsrError, Language, SAMPLE_RATE};
+use crate::eval::metrics::percentile;
 
 #[derive(Debug, Serialize)]
 pub struct LoadReport {
@@ -60,7 +61,7 @@ pub fn run(
     let wall = started.elapsed().as_secs_f64();
     let after = pool.stats();
     latencies.sort_unstable();
-    let pct = |p: f64| latencies.get(((latencies.len().max(1) - 1) as f64 * p).round() as usize).copied().unwrap_or(0);
+    let pct = |p: f64| percentile(&latencies, p).unwrap_or(0);
     Ok(LoadReport {
         streams,
         audio_seconds_per_stream: pcm.len() as f64 / SAMPLE_RATE as f64,

@@ -109,6 +109,12 @@ pub fn char_errors(reference: &str, hypothesis: &str) -> ErrorCounts {
     align(&reference, &hypothesis)
 }
 
+/// Nearest-rank percentile (`p` in 0..=1) of an ascending slice; `None` when it is empty.
+pub fn percentile(sorted: &[u64], p: f64) -> Option<u64> {
+    let last = sorted.len().checked_sub(1)?;
+    sorted.get((last as f64 * p).round() as usize).copied()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,5 +237,13 @@ mod tests {
         let reference: Vec<u32> = (0..2000).collect();
         let hypothesis: Vec<u32> = (0..2000).filter(|x| x % 10 != 0).collect();
         assert_eq!(align(&reference, &hypothesis), counts(0, 200, 0, 2000));
+    }
+
+    #[test]
+    fn percentile_takes_the_nearest_rank() {
+        assert_eq!(percentile(&[], 0.5), None);
+        assert_eq!(percentile(&[7], 0.95), Some(7));
+        assert_eq!(percentile(&[1, 2, 3, 4, 5], 0.5), Some(3));
+        assert_eq!(percentile(&[1, 2, 3, 4, 5], 0.95), Some(5));
     }
 }
