@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
+use super::context::ContextCut;
 use super::{AsrError, Language, SAMPLE_RATE, Segment, Transcript, text};
 use crate::models::ResolvedModel;
 
@@ -42,6 +43,10 @@ pub struct DecodeOptions {
     /// Text that came before (the caller's previous utterance): Whisper reads it as context,
     /// which keeps names, numbers and style consistent across utterance boundaries.
     pub previous_text: Option<String>,
+    /// Leading milliseconds of the audio that are context only (the end of what the caller said
+    /// before this utterance): Whisper hears them, which helps it with the first words, but the
+    /// words it decodes there are dropped, by token timestamps.
+    pub context_ms: u64,
 }
 
 impl DecodeOptions {
@@ -54,6 +59,7 @@ impl DecodeOptions {
             temperature_fallback: false,
             context_margin: DEFAULT_CONTEXT_MARGIN,
             previous_text: None,
+            context_ms: 0,
         }
     }
 }
@@ -64,6 +70,9 @@ pub struct Decoded {
     pub transcript: Transcript,
     /// Highest no-speech probability among the segments (0 when there were none).
     pub no_speech_prob: f32,
+    /// Opening words that may belong to the left context rather than the utterance (see
+    /// `context`); empty without context.
+    pub context_prefix: String,
 }
 
 #[derive(Clone)]
@@ -78,6 +87,21 @@ impl WhisperModel {
         crate::logging::route_whisper_logs();
         let mut params = WhisperContextParameters::default();
         params.use_gpu(cfg!(feature = "cuda"));
+        // Alignment-head timestamps (DTW over cross-attention) place words far better than
+        // Whisper's timestamp tokens; streaming needs them to drop the left-context words.
+        let preset = match model.name.as_str() {
+            "tiny.en" => Some(whisper_rs::DtwModelPreset::TinyEn),
+            "tiny" => Some(whisper_rs::DtwModelPreset::Tiny),
+            "base.en" => Some(whisper_rs::DtwModelPreset::BaseEn),
+            "base" => Some(whisper_rs::DtwModelPreset::Base),
+            _ => None,
+        };
+        if let Some(model_preset) = preset {
+            params.dtw_parameters(whisper_rs::DtwParameters {
+                mode: whisper_rs::DtwMode::ModelPreset { model_preset },
+                ..Default::default()
+            });
+        }
         let path = model.path.to_string_lossy().into_owned();
         let ctx = WhisperContext::new_with_params(&path, params)
             .map_err(|e| AsrError::Load { path: path.clone(), why: e.to_string() })?;
@@ -86,7 +110,7 @@ impl WhisperModel {
 
     pub fn decoder(&self) -> Result<Decoder, AsrError> {
         let state = self.ctx.create_state().map_err(|e| AsrError::Whisper(e.to_string()))?;
-        Ok(Decoder { state, multilingual: self.multilingual, model: self.name.clone() })
+        Ok(Decoder { state, eot: self.ctx.token_eot(), multilingual: self.multilingual, model: self.name.clone() })
     }
 
     /// Whether this model can decode `language` at all.
@@ -101,6 +125,8 @@ impl WhisperModel {
 
 pub struct Decoder {
     state: WhisperState,
+    /// Token ids from here up are special (timestamps, language, task).
+    eot: i32,
     multilingual: bool,
     model: String,
 }
@@ -163,6 +189,9 @@ impl Decoder {
             // Bounds the cost of a decoder loop on a short clip (~4 tokens a second is fast speech).
             params.set_max_tokens((seconds * 8.0).ceil() as i32 + 16);
         }
+        if opts.context_ms > 0 {
+            params.set_token_timestamps(true);
+        }
         self.state.full(params, audio).map_err(|e| AsrError::Whisper(e.to_string()))?;
         let detected = if opts.language == Language::Auto {
             whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).unwrap_or("en").to_string()
@@ -171,18 +200,20 @@ impl Decoder {
         };
         let mut segments = Vec::new();
         let mut no_speech_prob: f32 = 0.0;
-        let audio_ms = (pcm.len() as u64 * 1000) / SAMPLE_RATE as u64;
+        let audio_ms = ((pcm.len() as u64 * 1000) / SAMPLE_RATE as u64).saturating_sub(opts.context_ms);
+        // Timestamps are in 10 ms units from the start of the decoded audio.
+        let context_cs = (opts.context_ms / 10) as i64;
+        let mut cut = ContextCut::new(opts.context_ms);
         for seg in self.state.as_iter() {
             no_speech_prob = no_speech_prob.max(seg.no_speech_probability());
-            let raw = seg.to_str_lossy().map_err(|e| AsrError::Whisper(e.to_string()))?;
+            let (t0, t1) = (seg.start_timestamp() - context_cs, seg.end_timestamp() - context_cs);
+            let raw = if context_cs == 0 {
+                seg.to_str_lossy().map_err(|e| AsrError::Whisper(e.to_string()))?.into_owned()
+            } else {
+                kept_words(&seg, &mut cut, self.eot)
+            };
             let cleaned = text::clean(&raw, &detected);
-            tracing::debug!(
-                t0 = seg.start_timestamp(),
-                t1 = seg.end_timestamp(),
-                no_speech = seg.no_speech_probability(),
-                audio_ms,
-                "segment {raw:?}"
-            );
+            tracing::debug!(t0, t1, no_speech = seg.no_speech_probability(), audio_ms, "segment {raw:?}");
             // With a clip-sized context Whisper sometimes decodes the same words again as a
             // second segment over the trailing silence; a segment that only repeats the start
             // of the one before it is that loop, not speech.
@@ -191,13 +222,36 @@ impl Decoder {
             {
                 continue;
             }
-            // Timestamps are in 10 ms units; clamp to the real (unpadded) audio.
-            let start_ms = (seg.start_timestamp().max(0) as u64 * 10).min(audio_ms);
-            let end_ms = (seg.end_timestamp().max(0) as u64 * 10).min(audio_ms).max(start_ms);
+            // Clamp to the real (unpadded) audio.
+            let start_ms = (t0.max(0) as u64 * 10).min(audio_ms);
+            let end_ms = (t1.max(0) as u64 * 10).min(audio_ms).max(start_ms);
             segments.push(Segment { start_ms, end_ms, text: cleaned });
         }
         let joiner = if detected == "zh" { "" } else { " " };
         let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(joiner);
-        Ok(Decoded { transcript: Transcript { text, language: detected, segments }, no_speech_prob })
+        let context_prefix = text::clean(&String::from_utf8_lossy(&cut.uncertain), &detected);
+        Ok(Decoded { transcript: Transcript { text, language: detected, segments }, no_speech_prob, context_prefix })
     }
+}
+
+/// The tokens of a segment that `cut` keeps (see `context`).
+fn kept_words(seg: &whisper_rs::WhisperSegment<'_>, cut: &mut ContextCut, eot: i32) -> String {
+    let mut out = Vec::new();
+    for i in 0..seg.n_tokens() {
+        let Some(token) = seg.get_token(i) else { continue };
+        let data = token.token_data();
+        if data.id >= eot {
+            continue; // timestamps and other special tokens
+        }
+        // Bytes, not text: a Mandarin character may be split across tokens.
+        let Ok(piece) = token.to_bytes() else { continue };
+        let Some(&first) = piece.first() else { continue };
+        // A token opens a word when it starts with a space or a character (Mandarin has no
+        // spaces: each character is its own unit), not when it continues one.
+        let starts_word = first == b' ' || first >= 0xC0 || i == 0;
+        if cut.keep(starts_word, data.t_dtw, piece) {
+            out.extend_from_slice(piece);
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

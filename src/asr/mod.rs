@@ -11,6 +11,7 @@
 //!
 //! All audio here is mono f32 at 16 kHz.
 
+mod context;
 pub mod endpoint;
 pub mod engine;
 pub mod offline;

@@ -265,6 +265,7 @@ mod tests {
                 return Err(AsrError::Whisper("bad clip".into()));
             }
             Ok(Decoded {
+                context_prefix: String::new(),
                 transcript: Transcript { text: format!("clip {tag}"), language: "en".into(), segments: vec![] },
                 no_speech_prob: 0.0,
             })

@@ -34,6 +34,9 @@ pub struct StreamConfig {
     pub context_margin: u32,
     /// Beam width for finals (partials are always greedy); 1 is greedy.
     pub final_beam_size: usize,
+    /// Audio from before each utterance that Whisper hears as context (its words are dropped):
+    /// a phrase cut out of running speech decodes better with what led up to it.
+    pub left_context_ms: u32,
 }
 
 impl Default for StreamConfig {
@@ -46,6 +49,7 @@ impl Default for StreamConfig {
             condition_on_previous_text: false,
             context_margin: super::engine::DEFAULT_CONTEXT_MARGIN,
             final_beam_size: 1,
+            left_context_ms: 2000,
         }
     }
 }
@@ -142,6 +146,10 @@ pub struct StreamingRecognizer {
     /// Recent final text, given to Whisper as context for the next utterance (only kept when
     /// `condition_on_previous_text` is on).
     previous_text: String,
+    /// The last final's text, to recognise left-context words decoded again.
+    last_final: String,
+    /// Voice start and end of the last utterance, in samples.
+    previous_speech: Option<(u64, u64)>,
     lagging: bool,
     out: Vec<StreamOutput>,
 }
@@ -173,6 +181,8 @@ impl StreamingRecognizer {
             finals: BTreeMap::new(),
             next_id: 0,
             previous_text: String::new(),
+            last_final: String::new(),
+            previous_speech: None,
             lagging: false,
             out: Vec::new(),
         }
@@ -287,7 +297,17 @@ impl StreamingRecognizer {
                 } else {
                     (voice_end + samples(self.cfg.tail_ms)).min(self.chunks_done * chunk)
                 };
-                let pcm = self.audio(open.audio_start, audio_end);
+                // Context only helps when it holds the caller's speech that led up to this
+                // utterance; silence before the first words would only change how they decode.
+                let wanted = open.audio_start.saturating_sub(samples(self.cfg.left_context_ms));
+                let context_start = match self.previous_speech {
+                    Some((start, end)) if end > wanted => {
+                        wanted.max(start).max(self.history_start).min(open.audio_start)
+                    }
+                    _ => open.audio_start,
+                };
+                self.previous_speech = Some((open.voice_start, voice_end));
+                let pcm = self.audio(context_start, audio_end);
                 self.finals.insert(
                     open.id,
                     PendingFinal {
@@ -298,7 +318,7 @@ impl StreamingRecognizer {
                         result: None,
                     },
                 );
-                self.request(open.id, Priority::Final, pcm);
+                self.request(open.id, Priority::Final, pcm, ms(open.audio_start - context_start));
                 self.check_lag();
             }
             Boundary::Discarded => {
@@ -323,11 +343,12 @@ impl StreamingRecognizer {
         open.last_partial_at = now;
         let (id, start) = (open.id, open.audio_start);
         let pcm = self.audio(start, now);
-        self.request(id, Priority::Partial, pcm);
+        self.request(id, Priority::Partial, pcm, 0);
     }
 
-    fn request(&mut self, utterance: u64, priority: Priority, pcm: Vec<f32>) {
+    fn request(&mut self, utterance: u64, priority: Priority, pcm: Vec<f32>, context_ms: u64) {
         let mut options = DecodeOptions::new(self.language, Window::Utterance);
+        options.context_ms = context_ms;
         options.context_margin = self.cfg.context_margin;
         if priority == Priority::Final {
             options.beam_size = self.cfg.final_beam_size.max(1);
@@ -360,13 +381,15 @@ impl StreamingRecognizer {
             let (utterance, slot) = entry.remove_entry();
             let event = match slot.result {
                 Some(Ok(decoded)) => {
-                    let t = decoded.transcript;
+                    let mut t = decoded.transcript;
+                    t.text = text::strip_repeated_prefix(&self.last_final, &decoded.context_prefix, &t.text);
                     if text::is_hallucination(&t.text, decoded.no_speech_prob, slot.voiced_ms) {
                         AsrEvent::Dropped { utterance, reason: format!("no words recognised ({:?})", t.text) }
                     } else {
                         if self.cfg.condition_on_previous_text {
                             self.remember(&t.text);
                         }
+                        self.last_final.clone_from(&t.text);
                         AsrEvent::Final {
                             utterance,
                             text: t.text,
@@ -430,12 +453,19 @@ impl StreamingRecognizer {
         self.history.range(a..b).copied().collect()
     }
 
-    /// Keeps only what an utterance may still need: the open utterance, or the pre-roll.
+    /// Keeps only what an utterance may still need: the open utterance, or the pre-roll, plus
+    /// recent speech as left context.
     fn trim_history(&mut self) {
         let end = self.history_start + self.history.len() as u64;
-        let keep_from = match &self.open {
-            Some(open) => open.audio_start,
-            None => end.saturating_sub(samples(self.cfg.endpoint.pre_roll_ms) + CHUNK as u64 * 8),
+        let context = samples(self.cfg.left_context_ms);
+        let pre_roll = samples(self.cfg.endpoint.pre_roll_ms) + CHUNK as u64 * 8;
+        let keep_from = match (&self.open, self.previous_speech) {
+            (Some(open), _) => open.audio_start.saturating_sub(context),
+            // Recent speech may still serve as the next utterance's context.
+            (None, Some((start, speech_end))) if speech_end + context + pre_roll > end => {
+                end.saturating_sub(pre_roll + context).max(start)
+            }
+            (None, _) => end.saturating_sub(pre_roll),
         };
         if keep_from > self.history_start {
             let drop = ((keep_from - self.history_start) as usize).min(self.history.len());
@@ -468,6 +498,7 @@ mod tests {
 
     fn decoded(text: &str) -> Decoded {
         Decoded {
+            context_prefix: String::new(),
             transcript: Transcript { text: text.into(), language: "en".into(), segments: vec![] },
             no_speech_prob: 0.0,
         }
@@ -521,6 +552,30 @@ mod tests {
         assert!(texts[1].1.abs_diff(3000) <= 16 && texts[1].2.abs_diff(4500) <= 32, "{texts:?}");
         // A late partial for a finalised utterance produces nothing.
         assert!(rec.on_result(0, Priority::Partial, Ok(decoded("late"))).is_empty());
+    }
+
+    #[test]
+    fn an_utterance_after_a_pause_is_decoded_with_the_speech_before_it() {
+        let cfg = StreamConfig { partial_interval_ms: 0, left_context_ms: 1000, ..Default::default() };
+        let mut rec = recognizer(cfg);
+        let mut reqs = Vec::new();
+        for out in [rec.push(&vec![0.0; 32000]), rec.push(&voice(1500)), rec.push(&vec![0.0; 16000])] {
+            reqs.extend(out.into_iter().filter_map(|o| if let StreamOutput::Decode(r) = o { Some(r) } else { None }));
+        }
+        for out in [rec.push(&voice(1500)), rec.push(&vec![0.0; 16000])] {
+            reqs.extend(out.into_iter().filter_map(|o| if let StreamOutput::Decode(r) = o { Some(r) } else { None }));
+        }
+        // The first utterance follows silence: no context. The second gets 1 s of what came before.
+        assert_eq!(reqs.len(), 2);
+        assert_eq!(reqs[0].options.context_ms, 0);
+        assert_eq!(reqs[1].options.context_ms, 1000);
+        assert_eq!(reqs[1].pcm.len(), reqs[0].pcm.len() + 16000);
+        // Words decoded again over the context are dropped when they repeat the last final.
+        rec.on_result(0, Priority::Final, Ok(decoded("what can I do for you.")));
+        let mut second = decoded("You, ask what you can do");
+        second.context_prefix = "You,".into();
+        let got = events(rec.on_result(1, Priority::Final, Ok(second)));
+        assert!(matches!(&got[0], AsrEvent::Final { text, .. } if text == "ask what you can do"), "{got:?}");
     }
 
     #[test]

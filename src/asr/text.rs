@@ -53,6 +53,30 @@ pub fn repeats_previous(previous: &str, current: &str) -> bool {
     !current.is_empty() && letters(previous).starts_with(&current)
 }
 
+/// `text` without its opening `prefix` when `prefix` repeats the end of `previous` (ignoring
+/// case, spacing and punctuation). Stays whole if nothing would be left: losing a caller's
+/// short answer is worse than echoing a word.
+pub fn strip_repeated_prefix(previous: &str, prefix: &str, text: &str) -> String {
+    let key = letters(prefix);
+    if key.is_empty() || !letters(previous).ends_with(&key) {
+        return text.to_string();
+    }
+    let mut seen = String::new();
+    for (i, c) in text.char_indices() {
+        if c.is_alphanumeric() {
+            seen.extend(c.to_lowercase());
+        }
+        if seen == key {
+            let rest = text[i + c.len_utf8()..].trim_start_matches(|c: char| !c.is_alphanumeric());
+            return if rest.is_empty() { text.to_string() } else { rest.to_string() };
+        }
+        if !key.starts_with(&seen) {
+            break;
+        }
+    }
+    text.to_string()
+}
+
 /// Letters and digits only, lowercased: text compared regardless of spacing and punctuation.
 fn letters(text: &str) -> String {
     text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
@@ -115,6 +139,19 @@ pub fn collapse_repetitions(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_repeating_the_previous_final_is_stripped() {
+        assert_eq!(
+            strip_repeated_prefix("what can I do for you.", "you", "You, ask what you can do"),
+            "ask what you can do"
+        );
+        assert_eq!(strip_repeated_prefix("请问订单", "订单", "订单在哪里"), "在哪里");
+        // Not a repeat, or nothing would be left: unchanged.
+        assert_eq!(strip_repeated_prefix("for you.", "ask", "ask what"), "ask what");
+        assert_eq!(strip_repeated_prefix("yes", "yes", "Yes."), "Yes.");
+        assert_eq!(strip_repeated_prefix("for you", "", "you ask"), "you ask");
+    }
 
     #[test]
     fn chinese_output_is_simplified() {

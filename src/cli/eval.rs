@@ -67,6 +67,9 @@ struct AsrArgs {
     /// Beam width for streaming finals (1 = greedy)
     #[arg(long)]
     final_beam_size: Option<usize>,
+    /// Audio before each utterance that Whisper hears as context in streaming mode, ms
+    #[arg(long)]
+    left_context_ms: Option<u32>,
     /// Prompt each utterance with the previous finals (streaming mode)
     #[arg(long)]
     condition_on_previous_text: bool,
@@ -109,6 +112,7 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
         tail_ms,
         context_margin,
         final_beam_size,
+        left_context_ms,
         condition_on_previous_text,
         json,
         verbose,
@@ -129,6 +133,9 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
     }
     if let Some(b) = final_beam_size {
         stream.final_beam_size = b;
+    }
+    if let Some(c) = left_context_ms {
+        stream.left_context_ms = c;
     }
     stream.condition_on_previous_text = condition_on_previous_text;
     let opts = AsrEvalOptions {
