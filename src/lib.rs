@@ -4,6 +4,7 @@
 pub mod asr;
 pub mod cli;
 pub mod eval;
+pub mod lang;
 pub mod logging;
 pub mod media;
 pub mod models;
