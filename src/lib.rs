@@ -3,8 +3,12 @@
 
 pub mod asr;
 pub mod cli;
+pub mod dialplan;
 pub mod eval;
 pub mod lang;
 pub mod logging;
 pub mod media;
 pub mod models;
+pub mod nlu;
+pub mod orders;
+pub mod tts;

@@ -35,6 +35,17 @@ enum EvalCommand {
         #[arg(long, default_value_t = 1000)]
         partial_interval_ms: u32,
     },
+    /// Intent accuracy, per-intent precision/recall and confusions on a JSONL file of
+    /// {"text", "lang", "intent"} lines
+    Intents {
+        file: PathBuf,
+        /// Dialplan directory [default: the demo dialplan]
+        #[arg(long, env = "CALLBOT_DIALPLAN")]
+        dialplan: Option<PathBuf>,
+        /// The whole report as JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Args)]
@@ -97,6 +108,7 @@ pub fn run(args: EvalArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         EvalCommand::Asr(args) => run_asr(args, dir),
+        EvalCommand::Intents { file, dialplan, json } => run_intents(&file, dialplan.as_deref(), json),
     }
 }
 
@@ -191,4 +203,28 @@ fn truncate(s: &str, n: usize) -> String {
     } else {
         format!("…{}", s.chars().rev().take(n - 1).collect::<Vec<_>>().into_iter().rev().collect::<String>())
     }
+}
+
+fn run_intents(file: &std::path::Path, dialplan: Option<&std::path::Path>, json: bool) -> anyhow::Result<ExitCode> {
+    let plan = super::dialplan::load(dialplan)?;
+    let items = crate::eval::intents::read(file)?;
+    let classifier = crate::nlu::IntentClassifier::train(&plan);
+    let report = crate::eval::intents::evaluate(&classifier, &items);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<20} {:>9} {:>7} {:>8}", "intent", "precision", "recall", "support");
+    for (intent, s) in &report.per_intent {
+        println!("{intent:<20} {:>8.1}% {:>6.1}% {:>8}", s.precision * 100.0, s.recall * 100.0, s.support);
+    }
+    if !report.confusions.is_empty() {
+        println!("\nconfusions (expected → got, confidence):");
+        for c in &report.confusions {
+            println!("  [{}] {} → {} ({:.2})  {}", c.lang, c.expected, c.got, c.confidence, c.text);
+        }
+    }
+    let by_lang: Vec<String> = report.accuracy_by_lang.iter().map(|(l, a)| format!("{l} {:.2}%", a * 100.0)).collect();
+    println!("\naccuracy {:.2}% ({}/{}) {}", report.accuracy * 100.0, report.correct, report.total, by_lang.join(" "));
+    Ok(ExitCode::SUCCESS)
 }

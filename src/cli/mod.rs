@@ -1,8 +1,10 @@
 //! Command line: `callbot <command>`. Each subcommand lives in its own file; this one parses
 //! arguments and turns errors into a message and a non-zero exit code.
 
+mod dialplan;
 mod eval;
 mod models;
+mod say;
 mod transcribe;
 
 use std::path::PathBuf;
@@ -35,6 +37,10 @@ enum Command {
     Transcribe(transcribe::TranscribeArgs),
     /// Measure quality against labelled data
     Eval(eval::EvalArgs),
+    /// Validate dialplans
+    Dialplan(dialplan::DialplanArgs),
+    /// Speak a text into a WAV file with the TTS engine
+    Say(say::SayArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -44,6 +50,8 @@ pub fn run() -> ExitCode {
         Command::Models(args) => models::run(args, &models_dir),
         Command::Transcribe(args) => transcribe::run(args, &models_dir),
         Command::Eval(args) => eval::run(args, &models_dir),
+        Command::Dialplan(args) => dialplan::run(args),
+        Command::Say(args) => say::run(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,323 @@
+//! Loading and validation. Every problem found is reported (not only the first), each with
+//! the file, line and column it comes from.
+
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use toml::Spanned;
+
+use super::schema::{self, Action, LangText};
+use super::{
+    Concept, Diagnostic, Dialplan, DialplanError, Intent, ORDER_STATUSES, Prompts, Queue, REFUND_STATUSES,
+    RETURN_STATUSES, Rule, SHIPMENT_STATUSES, Text, UNKNOWN, template,
+};
+use crate::lang::Lang;
+
+/// One source file, for turning byte offsets into line:column.
+struct Source {
+    path: PathBuf,
+    text: String,
+}
+
+impl Source {
+    fn at(&self, offset: usize, message: impl Into<String>) -> Diagnostic {
+        let offset = offset.min(self.text.len());
+        let before = &self.text[..self.text.floor_char_boundary(offset)];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        Diagnostic { file: self.path.clone(), line, column, message: message.into() }
+    }
+
+    fn span(&self, span: Range<usize>, message: impl Into<String>) -> Diagnostic {
+        self.at(span.start, message)
+    }
+}
+
+struct Checker {
+    dir: PathBuf,
+    diagnostics: Vec<Diagnostic>,
+}
+
+impl Checker {
+    fn read<T: DeserializeOwned>(&mut self, name: &str) -> Option<(Source, T)> {
+        let path = self.dir.join(name);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) => {
+                self.diagnostics.push(Diagnostic {
+                    file: path,
+                    line: 1,
+                    column: 1,
+                    message: format!("cannot read: {e}"),
+                });
+                return None;
+            }
+        };
+        let source = Source { path, text };
+        match toml::from_str::<T>(&source.text) {
+            Ok(v) => Some((source, v)),
+            Err(e) => {
+                let at = e.span().map(|s| s.start).unwrap_or(0);
+                self.diagnostics.push(source.at(at, e.message().trim().to_string()));
+                None
+            }
+        }
+    }
+
+    /// Text with the default language present and nothing empty; templates checked.
+    fn text(&mut self, src: &Source, t: &Spanned<LangText>, default: Lang, what: &str) -> Text {
+        if !t.get_ref().contains_key(&default) {
+            self.diagnostics
+                .push(src.span(t.span(), format!("{what} has no text for the default language '{default}'")));
+        }
+        let mut by_lang = BTreeMap::new();
+        for (lang, s) in t.get_ref() {
+            if s.get_ref().trim().is_empty() {
+                self.diagnostics.push(src.span(s.span(), format!("{what} ({lang}) is empty")));
+            }
+            if let Err(e) = template::validate(s.get_ref()) {
+                // +1 skips the opening quote.
+                self.diagnostics.push(src.at(s.span().start + 1 + e.offset(), format!("{what} ({lang}): {e}")));
+            }
+            by_lang.insert(*lang, s.get_ref().clone());
+        }
+        Text { by_lang, fallback: default }
+    }
+}
+
+pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
+    let mut c = Checker { dir: dir.to_path_buf(), diagnostics: Vec::new() };
+    if !dir.is_dir() {
+        c.diagnostics.push(Diagnostic { file: dir.into(), line: 1, column: 1, message: "not a directory".into() });
+        return Err(DialplanError { dir: dir.into(), diagnostics: c.diagnostics });
+    }
+    let main = c.read::<schema::MainFile>("dialplan.toml");
+    let intents = c.read::<schema::IntentsFile>("intents.toml");
+    let rules = c.read::<schema::RulesFile>("rules.toml");
+    let (Some((main_src, main)), Some((intents_src, intents)), Some((rules_src, rules))) = (main, intents, rules)
+    else {
+        return Err(DialplanError { dir: dir.into(), diagnostics: c.diagnostics });
+    };
+    let lang = main.dialplan.default_lang;
+
+    if main.settings.clarify_choices == 0 {
+        c.diagnostics.push(main_src.at(0, "settings.clarify_choices must be at least 1"));
+    }
+    let p = &main.prompts;
+    let prompts = Prompts {
+        greeting: c.text(&main_src, &p.greeting, lang, "prompts.greeting"),
+        rephrase: c.text(&main_src, &p.rephrase, lang, "prompts.rephrase"),
+        declined: c.text(&main_src, &p.declined, lang, "prompts.declined"),
+        effect_failed: c.text(&main_src, &p.effect_failed, lang, "prompts.effect_failed"),
+    };
+    let store_seed = main.dialplan.store_seed.as_ref().map(|seed| {
+        let path = dir.join(seed.get_ref());
+        if !path.is_file() {
+            c.diagnostics.push(main_src.span(seed.span(), format!("store_seed: no such file {}", path.display())));
+        }
+        path
+    });
+
+    let mut queue_ids = HashSet::new();
+    let queues: Vec<Queue> = main
+        .queues
+        .iter()
+        .map(|q| {
+            if !queue_ids.insert(q.id.get_ref().clone()) {
+                c.diagnostics.push(main_src.span(q.id.span(), format!("queue '{}' is defined twice", q.id.get_ref())));
+            }
+            Queue { id: q.id.get_ref().clone(), name: q.name.clone(), skills: q.skills.clone() }
+        })
+        .collect();
+
+    let concepts = concepts(&mut c, &intents_src, &intents.concepts);
+    let intents = check_intents(&mut c, &intents_src, &intents.intents, lang);
+    let intent_ids: HashSet<&str> = intents.iter().map(|i| i.id.as_str()).chain([UNKNOWN]).collect();
+    let rules = check_rules(&mut c, &rules_src, &rules.rules, lang, &intent_ids, &queue_ids);
+
+    if !c.diagnostics.is_empty() {
+        return Err(DialplanError { dir: dir.into(), diagnostics: c.diagnostics });
+    }
+    Ok(Dialplan {
+        dir: dir.to_path_buf(),
+        name: main.dialplan.name,
+        default_lang: lang,
+        settings: main.settings,
+        store_seed,
+        prompts,
+        queues,
+        concepts,
+        intents,
+        rules,
+    })
+}
+
+fn is_identifier(id: &str) -> bool {
+    !id.is_empty() && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn concepts(c: &mut Checker, src: &Source, raw: &[schema::Concept]) -> Vec<Concept> {
+    let mut seen = HashSet::new();
+    raw.iter()
+        .map(|k| {
+            let id = k.id.get_ref();
+            if !is_identifier(id) {
+                c.diagnostics
+                    .push(src.span(k.id.span(), format!("concept id '{id}' must be lowercase letters, digits, _")));
+            }
+            if !seen.insert(id.clone()) {
+                c.diagnostics.push(src.span(k.id.span(), format!("concept '{id}' is defined twice")));
+            }
+            if k.en.is_empty() && k.zh.is_empty() {
+                c.diagnostics.push(src.span(k.id.span(), format!("concept '{id}' lists no words")));
+            }
+            let words = BTreeMap::from([(Lang::En, k.en.clone()), (Lang::Zh, k.zh.clone())]);
+            Concept { id: id.clone(), words }
+        })
+        .collect()
+}
+
+fn check_intents(c: &mut Checker, src: &Source, raw: &[schema::Intent], lang: Lang) -> Vec<Intent> {
+    let mut seen = HashSet::new();
+    raw.iter()
+        .map(|i| {
+            let id = i.id.get_ref();
+            if !is_identifier(id) {
+                c.diagnostics
+                    .push(src.span(i.id.span(), format!("intent id '{id}' must be lowercase letters, digits, _")));
+            }
+            if !seen.insert(id.clone()) {
+                c.diagnostics.push(src.span(i.id.span(), format!("intent '{id}' is defined twice")));
+            }
+            let label = c.text(src, &i.label, lang, &format!("intent '{id}' label"));
+            let mut examples = BTreeMap::new();
+            for (l, list) in &i.examples {
+                let cleaned: Vec<String> =
+                    list.get_ref().iter().map(|e| e.trim().to_string()).filter(|e| !e.is_empty()).collect();
+                if cleaned.len() < list.get_ref().len() {
+                    c.diagnostics.push(src.span(list.span(), format!("intent '{id}' has an empty {l} example")));
+                }
+                examples.insert(*l, cleaned);
+            }
+            if examples.get(&lang).is_none_or(|e| e.len() < 3) {
+                c.diagnostics.push(src.span(
+                    i.id.span(),
+                    format!("intent '{id}' needs at least 3 examples in the default language '{lang}'"),
+                ));
+            }
+            Intent { id: id.clone(), label, examples }
+        })
+        .collect()
+}
+
+fn check_rules(
+    c: &mut Checker,
+    src: &Source,
+    raw: &[schema::Rule],
+    lang: Lang,
+    intents: &HashSet<&str>,
+    queues: &HashSet<String>,
+) -> Vec<Rule> {
+    let mut seen = HashSet::new();
+    let mut catch_all: Option<String> = None;
+    let mut out = Vec::new();
+    for r in raw {
+        let id = r.id.get_ref().clone();
+        let at = |msg: String| src.span(r.id.span(), format!("rule '{id}': {msg}"));
+        let mut problems = Vec::new();
+        if id.trim().is_empty() || id.contains(char::is_whitespace) {
+            problems.push(at("rule id must be a word without spaces".into()));
+        }
+        if !seen.insert(id.clone()) {
+            problems.push(at("defined twice".into()));
+        }
+        if let Some(first) = &catch_all {
+            problems.push(at(format!("unreachable: rule '{first}' before it matches every turn")));
+        }
+        let when = r.when.get_ref();
+        if *when == super::When::default() {
+            catch_all = Some(id.clone());
+        }
+        for (what, value) in when.references() {
+            let known: Vec<&str> = match what {
+                "intent" => intents.iter().copied().collect(),
+                "order_status" => ORDER_STATUSES.to_vec(),
+                "shipment_status" => SHIPMENT_STATUSES.to_vec(),
+                "return_status" => RETURN_STATUSES.to_vec(),
+                _ => REFUND_STATUSES.to_vec(),
+            };
+            if !known.contains(&value) {
+                let mut known = known;
+                known.sort_unstable();
+                problems.push(src.span(
+                    r.when.span(),
+                    format!("rule '{id}': unknown {what} '{value}' (known: {})", known.join(", ")),
+                ));
+            }
+        }
+        if when.confidence_below.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+            problems.push(src.span(r.when.span(), format!("rule '{id}': confidence_below must be within 0..1")));
+        }
+        match (r.action, &r.queue) {
+            (Action::Transfer, None) => problems.push(at("a transfer needs a queue".into())),
+            (Action::Transfer, Some(q)) if !queues.contains(q.get_ref()) => problems.push(src.span(
+                q.span(),
+                format!("rule '{id}': unknown queue '{}' (define it under [[queues]] in dialplan.toml)", q.get_ref()),
+            )),
+            (Action::Transfer, Some(_)) => {}
+            (_, Some(q)) => problems.push(src.span(q.span(), format!("rule '{id}': only a transfer has a queue"))),
+            (_, None) => {}
+        }
+        if let Some(p) = &r.priority {
+            if *p.get_ref() > 9 {
+                problems.push(src.span(p.span(), format!("rule '{id}': priority must be 0-9, not {}", p.get_ref())));
+            }
+            if r.action != Action::Transfer {
+                problems.push(src.span(p.span(), format!("rule '{id}': only a transfer has a priority")));
+            }
+        }
+        if r.action != Action::Ask && (r.expect.is_some() || r.effect.is_some()) {
+            problems.push(at("expect and effect belong to action = \"ask\"".into()));
+        }
+        if r.effect.is_some() != r.done.is_some() {
+            problems.push(at("an effect needs a done text, and done belongs to an effect".into()));
+        }
+        let say = c.text(src, &r.say, lang, &format!("rule '{id}' say"));
+        if r.refusal {
+            for (l, s) in r.say.get_ref() {
+                if !s.get_ref().contains("{rule.id}") && !s.get_ref().contains("{rule.text}") {
+                    problems.push(src.span(
+                        s.span(),
+                        format!(
+                            "rule '{id}' is a refusal: its {l} say must cite the rule ({{rule.id}} or {{rule.text}})"
+                        ),
+                    ));
+                }
+            }
+        }
+        let detailed = r.detailed.as_ref().map(|d| c.text(src, d, lang, &format!("rule '{id}' detailed")));
+        let done = r.done.as_ref().map(|d| c.text(src, d, lang, &format!("rule '{id}' done")));
+        c.diagnostics.extend(problems);
+        out.push(Rule {
+            id,
+            text: r.text.clone(),
+            when: when.clone(),
+            action: r.action,
+            say,
+            detailed,
+            refusal: r.refusal,
+            queue: r.queue.as_ref().map(|q| q.get_ref().clone()),
+            priority: r.priority.as_ref().map(|p| *p.get_ref()),
+            expect: r.expect,
+            effect: r.effect,
+            done,
+        });
+    }
+    if catch_all.is_none() {
+        c.diagnostics
+            .push(src.at(0, "no catch-all rule: the last rule should have no `when`, so every turn gets an answer"));
+    }
+    out
+}

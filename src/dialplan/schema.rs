@@ -1,0 +1,166 @@
+//! The dialplan files as written (serde shapes of the TOML). `docs/dialplan.md` documents
+//! every field; `check` turns these into a validated [`super::Dialplan`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::lang::Lang;
+
+/// Text in each language the dialplan supports.
+pub type LangText = BTreeMap<Lang, Spanned<String>>;
+
+/// `dialplan.toml`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MainFile {
+    pub dialplan: Header,
+    #[serde(default)]
+    pub settings: Settings,
+    pub prompts: Prompts,
+    #[serde(default)]
+    pub queues: Vec<Queue>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Header {
+    pub name: String,
+    pub default_lang: Lang,
+    /// Seed file for the embedded demo order store, relative to the dialplan directory.
+    #[serde(default)]
+    pub store_seed: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// `{choices}` in a clarifying question names at most this many candidate intents.
+    pub clarify_choices: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self { clarify_choices: 2 }
+    }
+}
+
+/// Fixed prompts the conversation engine itself needs.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Prompts {
+    pub greeting: Spanned<LangText>,
+    /// Said before a rule's `detailed` text when the caller asks the same thing again.
+    pub rephrase: Spanned<LangText>,
+    /// The caller declined a confirmation.
+    pub declined: Spanned<LangText>,
+    /// A confirmed change failed in the order system; `{error}` says why.
+    pub effect_failed: Spanned<LangText>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Queue {
+    pub id: Spanned<String>,
+    pub name: String,
+    #[serde(default)]
+    pub skills: Vec<String>,
+}
+
+/// `intents.toml`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IntentsFile {
+    #[serde(default)]
+    pub concepts: Vec<Concept>,
+    pub intents: Vec<Intent>,
+}
+
+/// Words that mean the same thing to the classifier, in both languages ("smashed", "cracked",
+/// "碎了" all mean *broken*): lets a few examples cover many paraphrases.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Concept {
+    pub id: Spanned<String>,
+    #[serde(default)]
+    pub en: Vec<String>,
+    #[serde(default)]
+    pub zh: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Intent {
+    pub id: Spanned<String>,
+    /// How a clarifying question names this intent ("check an order").
+    pub label: Spanned<LangText>,
+    pub examples: BTreeMap<Lang, Spanned<Vec<String>>>,
+}
+
+/// `rules.toml`
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesFile {
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Answer,
+    Ask,
+    Transfer,
+    Hangup,
+}
+
+/// A change to the order system, made only after the caller confirms it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Effect {
+    CancelOrder,
+    ChangeAddress,
+    RequestReturn,
+}
+
+/// What a rule asks the caller for; the next utterance fills it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expect {
+    OrderId,
+    Address,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: Spanned<String>,
+    /// The rule in words, cited whenever it decides a turn.
+    pub text: String,
+    #[serde(default = "always")]
+    pub when: Spanned<super::condition::When>,
+    pub action: Action,
+    pub say: Spanned<LangText>,
+    /// A simpler, fuller explanation for a caller who asks the same thing again.
+    #[serde(default)]
+    pub detailed: Option<Spanned<LangText>>,
+    /// This rule refuses what the caller asked; its `say` must cite the rule.
+    #[serde(default)]
+    pub refusal: bool,
+    #[serde(default)]
+    pub queue: Option<Spanned<String>>,
+    #[serde(default)]
+    pub priority: Option<Spanned<u8>>,
+    #[serde(default)]
+    pub expect: Option<Expect>,
+    /// With `action = "ask"`: the question is a confirmation; "yes" makes this change.
+    #[serde(default)]
+    pub effect: Option<Effect>,
+    /// Said after the confirmed change was made.
+    #[serde(default)]
+    pub done: Option<Spanned<LangText>>,
+}
+
+fn always() -> Spanned<super::condition::When> {
+    Spanned::new(0..0, super::condition::When::default())
+}
