@@ -23,8 +23,11 @@ struct Source {
 
 impl Source {
     fn at(&self, offset: usize, message: impl Into<String>) -> Diagnostic {
-        let offset = offset.min(self.text.len());
-        let before = &self.text[..self.text.floor_char_boundary(offset)];
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &self.text[..offset];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
         Diagnostic { file: self.path.clone(), line, column, message: message.into() }
