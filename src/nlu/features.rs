@@ -11,6 +11,7 @@ use std::collections::BTreeSet;
 use jieba_rs::Jieba;
 use rust_stemmers::{Algorithm, Stemmer};
 
+use super::numbers::{is_cjk, normalize_numbers};
 use crate::dialplan::Concept;
 use crate::lang::Lang;
 
@@ -20,10 +21,6 @@ pub struct Featurizer {
     /// English concept phrases as stemmed word sequences.
     en_concepts: Vec<(Vec<String>, String)>,
     zh_concepts: Vec<(String, String)>,
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}')
 }
 
 /// Full-width forms to ASCII, lowercase: ASR and keyboards produce both.
@@ -37,6 +34,42 @@ fn fold(text: &str) -> String {
         .flat_map(char::to_lowercase)
         .collect()
 }
+
+/// Words that carry no request: hesitations, greetings, politeness. Dropped, so "um is it
+/// coming today" means what "is it coming today" means, and "hello?" alone means nothing.
+const EN_FILLERS: &[&str] = &[
+    "um",
+    "umm",
+    "uh",
+    "uhh",
+    "er",
+    "erm",
+    "hmm",
+    "mm",
+    "ah",
+    "oh",
+    "yeah",
+    "hi",
+    "hello",
+    "hey",
+    "ok",
+    "okay",
+    "well",
+    "so",
+    "like",
+    "please",
+    "just",
+    "actually",
+    "basically",
+    "really",
+    "the",
+    "a",
+    "an",
+];
+const ZH_FILLERS: &[&str] = &[
+    "那个", "就是", "然后", "你好", "您好", "请问", "麻烦", "嗯", "啊", "呃", "额", "哦", "喂", "呢", "吧", "嘛", "呀",
+    "哈", "啦", "哎", "唉",
+];
 
 fn number_shape(digits: &str) -> &'static str {
     match digits.len() {
@@ -77,6 +110,9 @@ impl Featurizer {
             if word.is_empty() {
                 continue;
             }
+            if EN_FILLERS.contains(&word) {
+                continue;
+            }
             if word.chars().all(|c| c.is_ascii_digit()) {
                 out.push(number_shape(word).to_string());
                 continue;
@@ -100,7 +136,7 @@ impl Featurizer {
 
     /// The features of one utterance (a set: presence, not counts).
     pub fn features(&self, text: &str) -> BTreeSet<String> {
-        let text = fold(text);
+        let text = fold(&normalize_numbers(text));
         let mut out = BTreeSet::new();
         // Split into CJK and non-CJK runs: callers mix languages ("我的order还没到").
         let mut runs: Vec<(bool, String)> = Vec::new();
@@ -138,6 +174,11 @@ impl Featurizer {
     }
 
     fn mandarin(&self, run: &str, out: &mut BTreeSet<String>) {
+        let mut run = run.to_string();
+        for filler in ZH_FILLERS {
+            run = run.replace(filler, "");
+        }
+        let run = run.as_str();
         for token in self.jieba.cut(run, true) {
             out.insert(format!("z:{}", token.word));
         }

@@ -3,5 +3,7 @@
 
 pub mod classifier;
 pub mod features;
+pub mod numbers;
+pub mod slots;
 
 pub use classifier::{IntentClassifier, Prediction};
