@@ -3,6 +3,7 @@
 
 pub mod asr;
 pub mod cli;
+pub mod dialog;
 pub mod dialplan;
 pub mod eval;
 pub mod lang;

@@ -9,11 +9,9 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use super::schema::{self, Action, LangText};
-use super::{
-    Concept, Diagnostic, Dialplan, DialplanError, Intent, ORDER_STATUSES, Prompts, Queue, REFUND_STATUSES,
-    RETURN_STATUSES, Rule, SHIPMENT_STATUSES, Text, UNKNOWN, template,
-};
+use super::{Concept, Diagnostic, Dialplan, DialplanError, Intent, Prompts, Queue, Rule, Text, UNKNOWN, template};
 use crate::lang::Lang;
+use crate::orders::{OrderStatus, RefundStatus, ReturnStatus, ShipmentStatus};
 
 /// One source file, for turning byte offsets into line:column.
 struct Source {
@@ -136,7 +134,10 @@ pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
         .collect();
 
     let concepts = concepts(&mut c, &intents_src, &intents.concepts);
-    let intents = check_intents(&mut c, &intents_src, &intents.intents, lang);
+    let mut intents = check_intents(&mut c, &intents_src, &intents.intents, lang);
+    if let Some(file) = &main.dialplan.training {
+        training(&mut c, &main_src, file, &mut intents);
+    }
     let intent_ids: HashSet<&str> = intents.iter().map(|i| i.id.as_str()).chain([UNKNOWN]).collect();
     let rules = check_rules(&mut c, &rules_src, &rules.rules, lang, &intent_ids, &queue_ids);
 
@@ -155,6 +156,36 @@ pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
         intents,
         rules,
     })
+}
+
+/// Adds the examples of a JSONL training file to their intents.
+fn training(c: &mut Checker, main_src: &Source, file: &Spanned<String>, intents: &mut [Intent]) {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Line {
+        text: String,
+        lang: Lang,
+        intent: String,
+    }
+    let path = c.dir.join(file.get_ref());
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) => {
+            c.diagnostics.push(main_src.span(file.span(), format!("training: cannot read {}: {e}", path.display())));
+            return;
+        }
+    };
+    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let at = |message: String| Diagnostic { file: path.clone(), line: n + 1, column: 1, message };
+        match serde_json::from_str::<Line>(line) {
+            Err(e) => c.diagnostics.push(at(format!("not a training line: {e}"))),
+            Ok(l) if l.text.trim().is_empty() => c.diagnostics.push(at("empty text".into())),
+            Ok(l) => match intents.iter_mut().find(|i| i.id == l.intent) {
+                Some(intent) => intent.examples.entry(l.lang).or_default().push(l.text),
+                None => c.diagnostics.push(at(format!("unknown intent '{}' (define it in intents.toml)", l.intent))),
+            },
+        }
+    }
 }
 
 fn is_identifier(id: &str) -> bool {
@@ -246,10 +277,10 @@ fn check_rules(
         for (what, value) in when.references() {
             let known: Vec<&str> = match what {
                 "intent" => intents.iter().copied().collect(),
-                "order_status" => ORDER_STATUSES.to_vec(),
-                "shipment_status" => SHIPMENT_STATUSES.to_vec(),
-                "return_status" => RETURN_STATUSES.to_vec(),
-                _ => REFUND_STATUSES.to_vec(),
+                "order_status" => OrderStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                "shipment_status" => ShipmentStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                "return_status" => ReturnStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                _ => RefundStatus::ALL.iter().map(|s| s.as_str()).collect(),
             };
             if !known.contains(&value) {
                 let mut known = known;

@@ -22,13 +22,6 @@ use crate::lang::Lang;
 /// The dialplan shipped with callbot, used when none is given.
 pub const DEMO_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/dialplans/demo");
 
-/// Values the order system reports, which rules may test.
-pub const ORDER_STATUSES: &[&str] = &["pending", "paid", "shipped", "delivered", "cancelled"];
-pub const SHIPMENT_STATUSES: &[&str] =
-    &["label_created", "in_transit", "out_for_delivery", "delivered", "exception", "lost"];
-pub const RETURN_STATUSES: &[&str] = &["requested", "approved", "received", "rejected"];
-pub const REFUND_STATUSES: &[&str] = &["pending", "processing", "completed", "rejected"];
-
 /// The intent for what the bot could not understand; it needs no definition.
 pub const UNKNOWN: &str = "unknown";
 

@@ -31,6 +31,9 @@ pub struct Header {
     /// Seed file for the embedded demo order store, relative to the dialplan directory.
     #[serde(default)]
     pub store_seed: Option<Spanned<String>>,
+    /// More intent examples, one JSON object per line: {"text", "lang", "intent"}.
+    #[serde(default)]
+    pub training: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -30,6 +30,8 @@ pub struct Prediction {
     pub confidence: f32,
     /// Every intent with its probability, likeliest first.
     pub ranked: Vec<(String, f32)>,
+    /// The dialplan concepts the utterance mentions.
+    pub concepts: Vec<String>,
 }
 
 impl IntentClassifier {
@@ -108,17 +110,18 @@ impl IntentClassifier {
     }
 
     pub fn predict(&self, text: &str) -> Prediction {
-        let ids: Vec<usize> =
-            self.featurizer.features(text).iter().filter_map(|f| self.vocab.get(f).copied()).collect();
+        let features = self.featurizer.features(text);
+        let concepts = features.iter().filter_map(|f| f.strip_prefix("C:")).map(str::to_string).collect();
+        let ids: Vec<usize> = features.iter().filter_map(|f| self.vocab.get(f).copied()).collect();
         if ids.is_empty() {
             // Nothing the bot has ever seen: not understood, and sure of it.
             let ranked = vec![(UNKNOWN.to_string(), 1.0)];
-            return Prediction { intent: UNKNOWN.into(), confidence: 1.0, ranked };
+            return Prediction { intent: UNKNOWN.into(), confidence: 1.0, ranked, concepts };
         }
         let probs = self.scores(&ids);
         let mut ranked: Vec<(String, f32)> = self.classes.iter().cloned().zip(probs).collect();
         ranked.sort_by(|a, b| b.1.total_cmp(&a.1));
         let (intent, confidence) = ranked[0].clone();
-        Prediction { intent, confidence, ranked }
+        Prediction { intent, confidence, ranked, concepts }
     }
 }
