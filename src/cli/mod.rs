@@ -1,6 +1,7 @@
 //! Command line: `callbot <command>`. Each subcommand lives in its own file; this one parses
 //! arguments and turns errors into a message and a non-zero exit code.
 
+mod chat;
 mod dialplan;
 mod eval;
 mod models;
@@ -39,6 +40,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Validate dialplans
     Dialplan(dialplan::DialplanArgs),
+    /// Talk to the bot in text, one utterance per line (how dialplan authors test flows)
+    Chat(chat::ChatArgs),
     /// Speak a text into a WAV file with the TTS engine
     Say(say::SayArgs),
 }
@@ -52,6 +55,7 @@ pub fn run() -> ExitCode {
         Command::Eval(args) => eval::run(args, &models_dir),
         Command::Dialplan(args) => dialplan::run(args),
         Command::Say(args) => say::run(args),
+        Command::Chat(args) => chat::run(args),
     };
     match result {
         Ok(code) => code,

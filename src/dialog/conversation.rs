@@ -114,7 +114,8 @@ impl Conversation {
         let prediction = self.brain.classifier.predict(text);
         let slots = slots::extract(text, self.lang, self.today, &self.brain.slots);
 
-        if let Some(Pending::Confirm { intent, rule, effect }) = self.pending.take() {
+        if let Some(Pending::Confirm { intent, rule, effect }) = self.pending.clone() {
+            self.pending = None;
             match confirm::read(text) {
                 Some(Answer::Yes) => return self.perform(&intent, &rule, effect, &prediction, slots, store),
                 Some(Answer::No) => return self.declined(&intent, &rule, &prediction, slots),
@@ -135,13 +136,13 @@ impl Conversation {
             }
             _ => prediction.intent.clone(),
         };
-        if let Some(id) = &slots.order_id {
-            if self.order_id.as_ref() != Some(id) {
-                self.order_id = Some(id.clone());
-                self.address = None;
-            }
+        if let Some(id) = &slots.order_id
+            && self.order_id.as_ref() != Some(id)
+        {
+            self.order_id = Some(id.clone());
+            self.address = None;
         }
-        let understood = filled || (intent != UNKNOWN && prediction.confidence >= self.brain.understood_at);
+        let understood = filled || (intent != UNKNOWN && self.confidence(&prediction) >= self.brain.understood_at);
         self.not_understood = if understood { 0 } else { self.not_understood + 1 };
         let mut repeat_count = 0;
         if is_question(&intent) && !filled {
@@ -154,7 +155,7 @@ impl Conversation {
         let mut facts = Facts {
             intent: intent.clone(),
             lang: Some(self.lang),
-            confidence: if filled { 1.0 } else { prediction.confidence },
+            confidence: if filled { 1.0 } else { self.confidence(&prediction) },
             repeat_count,
             not_understood: self.not_understood,
             has_order_id: self.order_id.is_some(),
@@ -200,6 +201,14 @@ impl Conversation {
         let mut turn = self.turn(say, &intent, &prediction, slots, rule.action, Some(rule), reason);
         turn.confidence = facts.confidence;
         turn
+    }
+
+    /// The top intent's probability plus that of the intents the dialplan calls related to it:
+    /// hesitating between two intents with the same answer is not doubt.
+    fn confidence(&self, prediction: &Prediction) -> f32 {
+        let related = self.brain.plan.intent(&prediction.intent).map(|i| i.related.as_slice()).unwrap_or_default();
+        let extra: f32 = prediction.ranked.iter().filter(|(i, _)| related.contains(i)).map(|(_, p)| p).sum();
+        (prediction.confidence + extra).min(1.0)
     }
 
     fn lookup(&self, store: &dyn OrderStore) -> Option<OrderRecord> {

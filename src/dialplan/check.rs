@@ -134,11 +134,19 @@ pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
         .collect();
 
     let concepts = concepts(&mut c, &intents_src, &intents.concepts);
-    let mut intents = check_intents(&mut c, &intents_src, &intents.intents, lang);
+    let intents_file = intents;
+    let mut intents = check_intents(&mut c, &intents_src, &intents_file.intents, lang);
     if let Some(file) = &main.dialplan.training {
         training(&mut c, &main_src, file, &mut intents);
     }
     let intent_ids: HashSet<&str> = intents.iter().map(|i| i.id.as_str()).chain([UNKNOWN]).collect();
+    for raw in &intents_file.intents {
+        for r in &raw.related {
+            if !intent_ids.contains(r.get_ref().as_str()) {
+                c.diagnostics.push(intents_src.span(r.span(), format!("related: unknown intent '{}'", r.get_ref())));
+            }
+        }
+    }
     let rules = check_rules(&mut c, &rules_src, &rules.rules, lang, &intent_ids, &queue_ids);
 
     if !c.diagnostics.is_empty() {
@@ -241,7 +249,8 @@ fn check_intents(c: &mut Checker, src: &Source, raw: &[schema::Intent], lang: La
                     format!("intent '{id}' needs at least 3 examples in the default language '{lang}'"),
                 ));
             }
-            Intent { id: id.clone(), label, examples }
+            let related = i.related.iter().map(|r| r.get_ref().clone()).collect();
+            Intent { id: id.clone(), label, examples, related }
         })
         .collect()
 }

@@ -56,6 +56,7 @@ pub struct Intent {
     pub id: String,
     pub label: Text,
     pub examples: BTreeMap<Lang, Vec<String>>,
+    pub related: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

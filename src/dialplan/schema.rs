@@ -99,6 +99,10 @@ pub struct Intent {
     /// How a clarifying question names this intent ("check an order").
     pub label: Spanned<LangText>,
     pub examples: BTreeMap<Lang, Spanned<Vec<String>>>,
+    /// Intents the bot answers the same way: when the classifier hesitates only between
+    /// these, it is not in doubt (no clarifying question between "order status" and "track").
+    #[serde(default)]
+    pub related: Vec<Spanned<String>>,
 }
 
 /// `rules.toml`

@@ -95,7 +95,10 @@ impl Featurizer {
             }
             for phrase in concept.words.get(&Lang::En).into_iter().flatten() {
                 let words = Self::english_words(&stemmer, &fold(phrase));
-                if !words.is_empty() {
+                // A phrase that loses words to the filler list ("order a" → "order") would
+                // match far more than its author meant.
+                let raw_words = phrase.split_whitespace().count();
+                if !words.is_empty() && (words.len() >= 2 || raw_words == 1) {
                     en_concepts.push((words, concept.id.clone()));
                 }
             }
