@@ -158,7 +158,7 @@ impl Tts for EspeakTts {
         };
         let child = Arc::new(Mutex::new(child));
         let job = Job {
-            text: plain_text(text),
+            text: plain_text(&super::speakable::speakable(text)),
             stdin,
             stdout,
             stderr,

@@ -11,6 +11,7 @@
 
 mod cache;
 mod espeak;
+mod speakable;
 mod stream;
 mod wav;
 
