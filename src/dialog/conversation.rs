@@ -337,3 +337,52 @@ impl Conversation {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::orders::SqliteStore;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 23).expect("valid date")
+    }
+
+    fn setup() -> (Conversation, SqliteStore) {
+        let plan = Dialplan::demo().expect("demo dialplan is valid");
+        let store = SqliteStore::in_memory().expect("sqlite");
+        store.seed_file(plan.store_seed.as_ref().expect("demo has a seed"), today()).expect("seeded");
+        (Conversation::new(Arc::new(Brain::new(plan)), Lang::En, today()), store)
+    }
+
+    #[test]
+    fn language_follows_the_caller() {
+        assert_eq!(detect_lang("我的订单呢", Lang::En), Lang::Zh);
+        assert_eq!(detect_lang("where is my order", Lang::Zh), Lang::En);
+        assert_eq!(detect_lang("我的order还没到", Lang::En), Lang::Zh);
+        assert_eq!(detect_lang("ok", Lang::Zh), Lang::Zh, "too little to tell");
+    }
+
+    #[test]
+    fn an_order_number_answers_the_pending_question_and_keeps_its_intent() {
+        let (mut c, store) = setup();
+        let ask = c.reply("I want to send the boots back", &store);
+        assert_eq!((ask.action, ask.rule.as_deref()), (Action::Ask, Some("O1")));
+        let answer = c.reply("two zero two three one one eight eight", &store);
+        assert_eq!(answer.intent, "return_request");
+        // 20231188 is still on its way: a return starts after delivery (rule R1), cited.
+        assert_eq!(answer.rule.as_deref(), Some("R1"));
+        assert!(answer.say.contains("R1"), "{}", answer.say);
+    }
+
+    #[test]
+    fn repeats_are_counted_by_meaning_not_wording() {
+        let (mut c, store) = setup();
+        let first = c.reply("when will order 20231188 arrive", &store);
+        assert_eq!(first.rule.as_deref(), Some("S2"));
+        let second = c.reply("what's the delivery date of my parcel", &store);
+        assert!(second.reason.contains("2 times"), "{}", second.reason);
+        let third = c.reply("I asked when it comes!", &store);
+        assert_eq!((third.action, third.rule.as_deref()), (Action::Transfer, Some("T6")));
+        assert!(c.ended());
+    }
+}
