@@ -95,6 +95,7 @@ fn complaints_quality_issues_and_lost_parcels_go_to_humans_lost_ones_urgently() 
     assert_eq!(complaint[1]["queue"], "complaints");
     let quality = chat("en", &["the mug arrived smashed"]);
     assert_eq!(quality[1]["intent"], "quality_issue");
+    assert_eq!(quality[1]["slots"]["product"], "Engraved Ceramic Mug", "catalogue slot: {}", quality[1]);
     assert_eq!(quality[1]["action"], "transfer");
     let lost = chat("zh", &["快递显示签收了但我根本没收到"]);
     assert_eq!(lost[1]["intent"], "lost_package", "{}", lost[1]);

@@ -27,7 +27,8 @@ impl Brain {
     pub fn new(plan: Dialplan) -> Self {
         let classifier = IntentClassifier::train(&plan);
         let understood_at = plan.rules.iter().filter_map(|r| r.when.confidence_below).fold(0.0, f32::max);
-        Self { plan, classifier, slots: SlotContext::default(), understood_at }
+        let slots = plan.slots.clone();
+        Self { plan, classifier, slots, understood_at }
     }
 }
 
@@ -225,7 +226,11 @@ impl Conversation {
     /// Two different order numbers, or words that tie two orders together.
     fn multiple_orders(&self, text: &str, prediction: &Prediction) -> bool {
         let normalized = crate::nlu::numbers::normalize_numbers(text);
-        let mut ids: Vec<&str> = normalized.split(|c: char| !c.is_ascii_digit()).filter(|d| d.len() == 8).collect();
+        let shape = &self.brain.slots.order_id;
+        let mut ids: Vec<&str> = normalized
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|d| (shape.min_len..=shape.max_len).contains(&d.len()))
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         ids.len() >= 2 || prediction.concepts.iter().any(|c| c == "cross_order")

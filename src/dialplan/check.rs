@@ -103,6 +103,13 @@ pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
     };
     let lang = main.dialplan.default_lang;
 
+    let pattern = &main.slots.get_ref().order_id;
+    if pattern.min_len < 4 || pattern.min_len > pattern.max_len {
+        c.diagnostics.push(main_src.span(
+            main.slots.span(),
+            format!("slots.order_id: need 4 <= min_len <= max_len, not {}..{}", pattern.min_len, pattern.max_len),
+        ));
+    }
     if main.settings.clarify_choices == 0 {
         c.diagnostics.push(main_src.at(0, "settings.clarify_choices must be at least 1"));
     }
@@ -159,6 +166,7 @@ pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
         settings: main.settings,
         store_seed,
         prompts,
+        slots: main.slots.into_inner(),
         queues,
         concepts,
         intents,

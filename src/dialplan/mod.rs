@@ -92,6 +92,7 @@ pub struct Dialplan {
     pub settings: Settings,
     pub store_seed: Option<PathBuf>,
     pub prompts: Prompts,
+    pub slots: crate::nlu::slots::SlotContext,
     pub queues: Vec<Queue>,
     pub concepts: Vec<Concept>,
     pub intents: Vec<Intent>,

@@ -21,6 +21,9 @@ pub struct MainFile {
     pub prompts: Prompts,
     #[serde(default)]
     pub queues: Vec<Queue>,
+    /// Slot definitions: the shape of order numbers, the products callers may name.
+    #[serde(default = "default_slots")]
+    pub slots: Spanned<crate::nlu::slots::SlotContext>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -170,4 +173,8 @@ pub struct Rule {
 
 fn always() -> Spanned<super::condition::When> {
     Spanned::new(0..0, super::condition::When::default())
+}
+
+fn default_slots() -> Spanned<crate::nlu::slots::SlotContext> {
+    Spanned::new(0..0, crate::nlu::slots::SlotContext::default())
 }

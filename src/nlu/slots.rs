@@ -75,7 +75,7 @@ pub struct Mention {
 
 /// What extraction needs to know about the business.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct SlotContext {
     pub order_id: OrderIdPattern,
     pub catalogue: Vec<Product>,
@@ -86,7 +86,7 @@ pub struct SlotContext {
 /// letters ("ORD" for "ORD20231188"). Callers often leave the prefix out, so it is optional in
 /// speech; the extracted id always carries it, upper-case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct OrderIdPattern {
     pub min_len: usize,
     pub max_len: usize,
@@ -101,6 +101,7 @@ impl Default for OrderIdPattern {
 
 /// A product the caller may name, with other names for it in either language ("mug", "杯子").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Product {
     pub name: String,
     #[serde(default)]
