@@ -228,7 +228,9 @@ impl Decoder {
             segments.push(Segment { start_ms, end_ms, text: cleaned });
         }
         let joiner = if detected == "zh" { "" } else { " " };
-        let text = segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(joiner);
+        // A decoder loop can run across segment boundaries, one copy per segment.
+        let text =
+            text::collapse_repetitions(&segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(joiner));
         let context_prefix = text::clean(&String::from_utf8_lossy(&cut.uncertain), &detected);
         Ok(Decoded { transcript: Transcript { text, language: detected, segments }, no_speech_prob, context_prefix })
     }
