@@ -12,4 +12,5 @@ pub mod media;
 pub mod models;
 pub mod nlu;
 pub mod orders;
+pub mod rtp;
 pub mod tts;
