@@ -143,7 +143,8 @@ impl Conversation {
             self.order_id = Some(id.clone());
             self.address = None;
         }
-        let understood = filled || (intent != UNKNOWN && self.confidence(&prediction) >= self.brain.understood_at);
+        let confidence = if filled { 1.0 } else { self.confidence(&prediction) };
+        let understood = filled || (intent != UNKNOWN && confidence >= self.brain.understood_at);
         self.not_understood = if understood { 0 } else { self.not_understood + 1 };
         let mut repeat_count = 0;
         if is_question(&intent) && !filled {
@@ -156,7 +157,7 @@ impl Conversation {
         let mut facts = Facts {
             intent: intent.clone(),
             lang: Some(self.lang),
-            confidence: if filled { 1.0 } else { self.confidence(&prediction) },
+            confidence,
             repeat_count,
             not_understood: self.not_understood,
             has_order_id: self.order_id.is_some(),
