@@ -2,6 +2,7 @@
 //! ../shared/ARCHITECTURE.md (summarised in docs/architecture.md) for how the parts fit.
 
 pub mod asr;
+pub mod call;
 pub mod cli;
 pub mod dialog;
 pub mod dialplan;

@@ -110,9 +110,29 @@ impl Conversation {
         }
     }
 
+    /// The caller chose a language (e.g. on the keypad): the bot speaks it from now on.
+    pub fn set_lang(&mut self, lang: Lang) {
+        self.lang = lang;
+    }
+
     pub fn reply(&mut self, text: &str, store: &dyn OrderStore) -> BotTurn {
         self.lang = detect_lang(text, self.lang);
         let prediction = self.brain.classifier.predict(text);
+        self.decide(text, prediction, store)
+    }
+
+    /// A keypad key that stands for an intent: handled as if said, with full confidence.
+    pub fn reply_intent(&mut self, intent: &str, store: &dyn OrderStore) -> BotTurn {
+        let prediction = Prediction {
+            intent: intent.to_string(),
+            confidence: 1.0,
+            ranked: vec![(intent.to_string(), 1.0)],
+            concepts: Vec::new(),
+        };
+        self.decide("", prediction, store)
+    }
+
+    fn decide(&mut self, text: &str, prediction: Prediction, store: &dyn OrderStore) -> BotTurn {
         let slots = slots::extract(text, self.lang, self.today, &self.brain.slots);
 
         if let Some(Pending::Confirm { intent, rule, effect }) = self.pending.clone() {

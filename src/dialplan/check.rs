@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use super::schema::{self, Action, LangText};
-use super::{Concept, Diagnostic, Dialplan, DialplanError, Intent, Prompts, Queue, Rule, Text, UNKNOWN, template};
+use super::{Concept, Diagnostic, Dialplan, DialplanError, DtmfAction, Intent, Prompts, Queue, Rule, Text, UNKNOWN, template};
 use crate::lang::Lang;
 use crate::orders::{OrderStatus, RefundStatus, ReturnStatus, ShipmentStatus};
 
@@ -155,6 +155,7 @@ pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
         }
     }
     let rules = check_rules(&mut c, &rules_src, &rules.rules, lang, &intent_ids, &queue_ids);
+    let dtmf = dtmf_menu(&mut c, &main_src, &main.dtmf, &intent_ids);
 
     if !c.diagnostics.is_empty() {
         return Err(DialplanError { dir: dir.into(), diagnostics: c.diagnostics });
@@ -171,7 +172,40 @@ pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
         concepts,
         intents,
         rules,
+        dtmf,
     })
+}
+
+/// The keypad menu: one key each, one action each, known intents only.
+fn dtmf_menu(
+    c: &mut Checker,
+    src: &Source,
+    raw: &BTreeMap<String, Spanned<schema::DtmfKey>>,
+    intents: &HashSet<&str>,
+) -> BTreeMap<char, DtmfAction> {
+    let mut menu = BTreeMap::new();
+    for (key, entry) in raw {
+        let span = entry.span();
+        let mut chars = key.chars();
+        let digit = match (chars.next(), chars.next()) {
+            (Some(d), None) if crate::rtp::dtmf::digit_to_event(d).is_some() => d,
+            _ => {
+                c.diagnostics.push(src.span(span, format!("dtmf: '{key}' is not one key (0-9, *, #, A-D)")));
+                continue;
+            }
+        };
+        match (&entry.get_ref().intent, entry.get_ref().lang) {
+            (Some(intent), None) if intents.contains(intent.as_str()) => {
+                menu.insert(digit, DtmfAction::Intent(intent.clone()));
+            }
+            (Some(intent), None) => c.diagnostics.push(src.span(span, format!("dtmf.{key}: unknown intent '{intent}'"))),
+            (None, Some(lang)) => {
+                menu.insert(digit, DtmfAction::Lang(lang));
+            }
+            _ => c.diagnostics.push(src.span(span, format!("dtmf.{key}: give exactly one of intent or lang"))),
+        }
+    }
+    menu
 }
 
 /// Adds the examples of a JSONL training file to their intents.

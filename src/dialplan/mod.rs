@@ -97,6 +97,17 @@ pub struct Dialplan {
     pub concepts: Vec<Concept>,
     pub intents: Vec<Intent>,
     pub rules: Vec<Rule>,
+    /// Keypad menu, by key (`0`-`9`, `*`, `#`).
+    pub dtmf: BTreeMap<char, DtmfAction>,
+}
+
+/// What pressing a key of the keypad menu does.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DtmfAction {
+    /// As if the caller had said something with this intent (e.g. `human_agent`).
+    Intent(String),
+    /// Switch the conversation to this language.
+    Lang(Lang),
 }
 
 impl Dialplan {
@@ -115,6 +126,16 @@ impl Dialplan {
 
     pub fn rule(&self, id: &str) -> Option<&Rule> {
         self.rules.iter().find(|r| r.id == id)
+    }
+
+    /// True when `text` is only a listening noise ("uh-huh", "嗯") in any language.
+    pub fn is_backchannel(&self, text: &str) -> bool {
+        let clean: String = text
+            .chars()
+            .map(|c| if c.is_alphanumeric() || c == '\'' || c == '-' { c.to_lowercase().next().unwrap_or(c) } else { ' ' })
+            .collect();
+        let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
+        !clean.is_empty() && self.settings.backchannels.values().flatten().any(|b| *b == clean)
     }
 }
 

@@ -24,6 +24,19 @@ pub struct MainFile {
     /// Slot definitions: the shape of order numbers, the products callers may name.
     #[serde(default = "default_slots")]
     pub slots: Spanned<crate::nlu::slots::SlotContext>,
+    /// Keypad menu: what pressing a key does when no digits are being typed.
+    #[serde(default)]
+    pub dtmf: BTreeMap<String, Spanned<DtmfKey>>,
+}
+
+/// One keypad key: take an intent as if the caller had said it, or switch language.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DtmfKey {
+    #[serde(default)]
+    pub intent: Option<String>,
+    #[serde(default)]
+    pub lang: Option<Lang>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -44,11 +57,19 @@ pub struct Header {
 pub struct Settings {
     /// `{choices}` in a clarifying question names at most this many candidate intents.
     pub clarify_choices: usize,
+    /// What callers say while listening ("uh-huh", "嗯"): said over the bot, these do not
+    /// interrupt it. Compared after lower-casing and dropping punctuation.
+    pub backchannels: BTreeMap<Lang, Vec<String>>,
 }
 
 impl Default for Settings {
     fn default() -> Self {
-        Self { clarify_choices: 2 }
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect();
+        let backchannels = BTreeMap::from([
+            (Lang::En, words(&["uh-huh", "uh huh", "mm-hmm", "mhm", "hmm", "mm", "ok", "okay", "yeah", "right", "i see", "sure", "alright"])),
+            (Lang::Zh, words(&["嗯", "嗯嗯", "嗯哼", "好", "好的", "对", "对对", "是", "是的", "哦", "噢", "啊", "行"])),
+        ]);
+        Self { clarify_choices: 2, backchannels }
     }
 }
 

@@ -1,0 +1,83 @@
+//! The one vocabulary of what happens in a call. Every observer (the call store, the API and
+//! its live event streams, dashboards, metrics) reads the same `CallEvent`s, in order.
+
+use serde::Serialize;
+
+use crate::dialog::BotTurn;
+use crate::lang::Lang;
+
+/// How the caller reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    Sip,
+    Webrtc,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Speaker {
+    Caller,
+    Bot,
+    Agent,
+}
+
+/// One line of the transcript. A caller's line is first partial (`final: false`, replaced by
+/// later partials of the same utterance) and then final.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct TranscriptLine {
+    pub speaker: Speaker,
+    pub text: String,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    #[serde(rename = "final")]
+    pub is_final: bool,
+    /// The caller's utterance number or the bot's turn number.
+    pub seq: u64,
+}
+
+/// Why the bot's playback stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    Finished,
+    BargeIn,
+    Hangup,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CallEvent {
+    Started { channel: Channel, caller: String, callee: String, lang: Lang },
+    SpeechStarted { utterance: u64 },
+    Transcript(TranscriptLine),
+    /// What the bot decided, with the rule that decided it.
+    Decision { turn: u64, decision: BotTurn },
+    PlaybackStarted { turn: u64 },
+    /// The caller began speaking over the bot: playback holds until we know whether it was
+    /// a real interruption or a backchannel.
+    PlaybackPaused { turn: u64 },
+    PlaybackResumed { turn: u64 },
+    PlaybackStopped { turn: u64, reason: StopReason },
+    Dtmf { digit: char },
+    LanguageChanged { lang: Lang },
+    /// The bot hands the call to a human queue.
+    TransferRequested { queue: String, priority: u8, reason: String, rule: Option<String> },
+    /// Transcription of this call is behind real time (the decoder pool is saturated).
+    AsrFallingBehind { pending_ms: u64 },
+    AsrCaughtUp,
+    /// Something failed inside this call; the call carries on if it can.
+    Error { what: String },
+    Ended { reason: String },
+}
+
+/// A call event with where and when it happened; `seq` counts from 0 within the call and
+/// `at_ms` is milliseconds since the call started.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallEventRecord {
+    pub call_id: String,
+    pub seq: u64,
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub event: CallEvent,
+}

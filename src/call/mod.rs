@@ -1,0 +1,12 @@
+//! Calls: what happens in one call, whatever the transport.
+//!
+//! - [`event`]: the `CallEvent` vocabulary every observer reads (store, API, dashboards).
+//! - [`session`]: the sans-IO call session: turn-taking, barge-in, keypad, dialog decisions.
+//!
+//! A call's driver owns the I/O (media transport, decoder pool, TTS) and feeds the session.
+
+pub mod event;
+pub mod session;
+
+pub use event::{CallEvent, CallEventRecord, Channel, Speaker, TranscriptLine};
+pub use session::{CallSession, CallState, Input, Output, SessionConfig};
