@@ -1,21 +1,29 @@
 //! Blocking driver that binds one [`StreamingRecognizer`] to the shared [`AsrPool`]: submits
 //! its decode requests, keeps finals the pool refused until it has room, and feeds results back.
-//! Used by the CLI and evaluation; live calls use an async driver with the same shape.
+//! Used by the CLI and evaluation (blocking waits) and by live calls (a `notify` hook wakes the
+//! call's driver when a result is ready; it then calls [`StreamSession::poll`]).
 
 use std::collections::VecDeque;
+use std::ops::Deref;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::AsrError;
+use super::{AsrError, Language};
 use super::engine::Decoded;
 use super::pool::{AsrPool, Job, JobTiming, Priority};
 use super::stream::{AsrEvent, DecodeRequest, StreamOutput, StreamingRecognizer};
 
 type Completed = (u64, Priority, Result<Decoded, AsrError>, JobTiming);
 
-pub struct StreamSession<'p> {
-    pool: &'p AsrPool,
+/// Called from a decoder thread each time a result for this session is ready.
+pub type Notify = Arc<dyn Fn() + Send + Sync>;
+
+/// `P` is how the session holds the pool: a borrow (`&AsrPool`) or a share (`Arc<AsrPool>`).
+pub struct StreamSession<P: Deref<Target = AsrPool>> {
+    pool: P,
+    notify: Option<Notify>,
     recognizer: StreamingRecognizer,
     tx: Sender<Completed>,
     rx: Receiver<Completed>,
@@ -24,10 +32,23 @@ pub struct StreamSession<'p> {
     in_flight: usize,
 }
 
-impl<'p> StreamSession<'p> {
-    pub fn new(pool: &'p AsrPool, recognizer: StreamingRecognizer) -> Self {
+impl<P: Deref<Target = AsrPool>> StreamSession<P> {
+    pub fn new(pool: P, recognizer: StreamingRecognizer) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
-        Self { pool, recognizer, tx, rx, backlog: VecDeque::new(), in_flight: 0 }
+        Self { pool, notify: None, recognizer, tx, rx, backlog: VecDeque::new(), in_flight: 0 }
+    }
+
+    /// Calls `notify` (from a decoder thread) whenever a result is ready for [`poll`](Self::poll).
+    pub fn with_notify(mut self, notify: Notify) -> Self {
+        self.notify = Some(notify);
+        self
+    }
+
+    /// Decodes from now on with `pool` in `language` (a call that changed language).
+    /// Decodes already running finish on the old pool.
+    pub fn switch(&mut self, pool: P, language: Language) {
+        self.pool = pool;
+        self.recognizer.set_language(language);
     }
 
     /// Feeds audio and returns whatever events are ready (without waiting).
@@ -115,13 +136,18 @@ impl<'p> StreamSession<'p> {
 
     fn submit(&mut self, req: DecodeRequest) -> Result<(), DecodeRequest> {
         let tx = self.tx.clone();
+        let notify = self.notify.clone();
         let (utterance, priority) = (req.utterance, req.priority);
         let job = Job {
             pcm: req.pcm,
             options: req.options,
             priority,
             reply: Box::new(move |result, timing| {
-                let _ = tx.send((utterance, priority, result, timing));
+                if tx.send((utterance, priority, result, timing)).is_ok()
+                    && let Some(notify) = notify
+                {
+                    notify();
+                }
             }),
         };
         match self.pool.submit(job) {

@@ -1,11 +1,13 @@
 //! Calls: what happens in one call, whatever the transport.
 //!
 //! - [`event`]: the `CallEvent` vocabulary every observer reads (store, API, dashboards).
+//! - [`pipeline`]: the sans-IO media pipeline: RTP in → 16 kHz audio for ASR; bot speech → RTP out.
 //! - [`session`]: the sans-IO call session: turn-taking, barge-in, keypad, dialog decisions.
 //!
 //! A call's driver owns the I/O (media transport, decoder pool, TTS) and feeds the session.
 
 pub mod event;
+pub mod pipeline;
 pub mod session;
 
 pub use event::{CallEvent, CallEventRecord, Channel, Speaker, TranscriptLine};

@@ -1,10 +1,12 @@
 //! Audio handling shared by every path: decoding files, resampling to the 16 kHz the
 //! recogniser works at, and voice activity detection.
 //!
+//! - [`codec`]: the call codecs (G.711 µ-law/A-law) behind one decoder/encoder type.
 //! - [`decode`]: WAV/FLAC (any rate, any channel count) → mono f32.
 //! - [`resample`]: whole-buffer and streaming sample-rate conversion (rubato).
 //! - [`vad`]: per-chunk voice scores (earshot).
 
+pub mod codec;
 pub mod decode;
 pub mod resample;
 pub mod vad;
