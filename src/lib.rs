@@ -14,4 +14,5 @@ pub mod models;
 pub mod nlu;
 pub mod orders;
 pub mod rtp;
+pub mod store;
 pub mod tts;

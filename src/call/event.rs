@@ -48,7 +48,7 @@ pub enum StopReason {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CallEvent {
-    Started { channel: Channel, caller: String, callee: String, lang: Lang },
+    Started { channel: Channel, caller: String, callee: String, lang: Lang, started_at: chrono::DateTime<chrono::Utc> },
     SpeechStarted { utterance: u64 },
     Transcript(TranscriptLine),
     /// What the bot decided, with the rule that decided it.
