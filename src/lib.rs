@@ -14,5 +14,7 @@ pub mod models;
 pub mod nlu;
 pub mod orders;
 pub mod rtp;
+pub mod server;
 pub mod store;
 pub mod tts;
+pub mod web;

@@ -1,5 +1,6 @@
 //! Calls: what happens in one call, whatever the transport.
 //!
+//! - [`driver`]: the async driver of one call (media link, recogniser, synthesis, timers).
 //! - [`event`]: the `CallEvent` vocabulary every observer reads (store, API, dashboards).
 //! - [`pipeline`]: the sans-IO media pipeline: RTP in → 16 kHz audio for ASR; bot speech → RTP out.
 //! - [`registry`]: live and recent calls as the API sees them, fed by the event stream.
@@ -7,6 +8,7 @@
 //!
 //! A call's driver owns the I/O (media transport, decoder pool, TTS) and feeds the session.
 
+pub mod driver;
 pub mod event;
 pub mod pipeline;
 pub mod registry;

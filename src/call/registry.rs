@@ -81,6 +81,8 @@ pub enum StoreMsg {
     Event(Arc<CallEventRecord>),
     /// The call ended: its final view, to keep after it leaves memory.
     Ended(Box<CallDetail>),
+    /// Commit everything before this and stop (server shutdown).
+    Shutdown,
 }
 
 struct CallView {

