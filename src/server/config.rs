@@ -166,6 +166,18 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_is_valid_and_says_the_defaults() {
+        let doc = include_str!("../../docs/configuration.md");
+        let start = doc.find("```toml\n").expect("a toml block") + 8;
+        let len = doc[start..].find("```").expect("closed");
+        let cfg: ServerConfig = toml::from_str(&doc[start..start + len]).expect("the example parses");
+        let d = ServerConfig::default();
+        assert_eq!((cfg.http, cfg.sip, cfg.max_calls), (d.http, d.sip, d.max_calls));
+        assert_eq!(cfg.asr.stream, d.asr.stream, "the example shows the real defaults");
+        assert_eq!(cfg.tts, d.tts);
+    }
+
+    #[test]
     fn bad_values_say_where_they_came_from() {
         let err = toml::from_str::<ServerConfig>("htttp = \"x\"").expect_err("unknown key");
         assert!(err.to_string().contains("htttp"), "{err}");
