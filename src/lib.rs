@@ -15,6 +15,7 @@ pub mod nlu;
 pub mod orders;
 pub mod rtp;
 pub mod server;
+pub mod sip;
 pub mod store;
 pub mod tts;
 pub mod web;

@@ -30,6 +30,10 @@ pub struct EndpointConfig {
     pub min_speech_ms: u32,
     /// Longest utterance before a forced cut.
     pub max_utterance_ms: u32,
+    /// Silence after which a `Paused` boundary says the utterance may be over, so that its
+    /// final is decoded early: if the caller stays silent, that decode is the final, already
+    /// done when the hangover ends (or sooner, see `StreamConfig::end_on_complete`). 0: none.
+    pub pause_ms: u32,
 }
 
 impl Default for EndpointConfig {
@@ -42,6 +46,7 @@ impl Default for EndpointConfig {
             pre_roll_ms: 320,
             min_speech_ms: 160,
             max_utterance_ms: 20_000,
+            pause_ms: 240,
         }
     }
 }
@@ -58,6 +63,9 @@ pub enum Boundary {
     Started { audio_start: u64, voice_start: u64 },
     /// The utterance closed; `voice_end` is one past the last voiced chunk.
     Ended { voice_end: u64, voiced_chunks: u64, reason: EndReason },
+    /// `pause_ms` of silence since `voice_end` (one past the last voiced chunk): the utterance
+    /// may be over. Once per silence; more voice makes it void.
+    Paused { voice_end: u64 },
     /// Too little voice to be speech; forget the utterance.
     Discarded,
 }
@@ -66,6 +74,8 @@ pub enum Boundary {
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
     Silence,
+    /// Ended early: what was said already read as a complete sentence.
+    Complete,
     MaxLength,
     EndOfStream,
 }
@@ -95,6 +105,19 @@ impl Endpointer {
 
     pub fn in_speech(&self) -> bool {
         matches!(self.state, State::Speaking { .. })
+    }
+
+    /// In an utterance, one past its last voiced chunk.
+    pub fn voice_end(&self) -> Option<u64> {
+        match self.state {
+            State::Speaking { last_voiced, .. } => Some(last_voiced + 1),
+            State::Idle { .. } => None,
+        }
+    }
+
+    /// Ends the open utterance now, before the hangover (the words made a complete turn).
+    pub fn end_now(&mut self) -> Option<Boundary> {
+        self.in_speech().then(|| self.close(EndReason::Complete))
     }
 
     /// Feeds the VAD score of the next chunk; returns the boundaries it caused (a forced cut
@@ -129,7 +152,14 @@ impl Endpointer {
                     *last_voiced = index;
                     *voiced += 1;
                 }
-                if index - *last_voiced >= chunks(self.cfg.hangover_ms) {
+                let silent = index - *last_voiced;
+                let pause = chunks(self.cfg.pause_ms);
+                if pause > 0 && silent == pause && pause < chunks(self.cfg.hangover_ms)
+                    && *voiced >= chunks(self.cfg.min_speech_ms)
+                {
+                    out.push(Boundary::Paused { voice_end: *last_voiced + 1 });
+                }
+                if silent >= chunks(self.cfg.hangover_ms) {
                     out.push(self.close(EndReason::Silence));
                 } else if index + 1 - *audio_start >= chunks(self.cfg.max_utterance_ms) {
                     // Cut at the quietest chunk of the last quarter, then carry on in speech.
@@ -201,14 +231,25 @@ mod tests {
         let scores = repeat(0.0, 50).chain(repeat(0.9, 100)).chain(repeat(0.0, 60));
         let events = run(&mut ep, scores);
         let hang = chunks(560);
-        assert_eq!(events.len(), 2, "{events:?}");
+        assert_eq!(events.len(), 3, "{events:?}");
         assert_eq!(events[0].1, Boundary::Started { audio_start: 50 - chunks(320), voice_start: 50 });
         assert_eq!(events[0].0, 53, "opens after 4 voiced chunks");
-        assert_eq!(events[1].0, 149 + hang, "closes after the hangover");
+        assert_eq!(events[1], (149 + chunks(240), Boundary::Paused { voice_end: 150 }), "may be over");
+        assert_eq!(events[2].0, 149 + hang, "closes after the hangover");
         assert!(matches!(
-            events[1].1,
+            events[2].1,
             Boundary::Ended { voice_end: 150, voiced_chunks: 100, reason: EndReason::Silence }
         ));
+    }
+
+    #[test]
+    fn a_complete_turn_can_end_before_the_hangover() {
+        let mut ep = Endpointer::new(EndpointConfig::default());
+        run(&mut ep, repeat(0.9, 20).chain(repeat(0.0, 13)));
+        assert_eq!(ep.voice_end(), Some(20));
+        assert!(matches!(ep.end_now(), Some(Boundary::Ended { voice_end: 20, reason: EndReason::Complete, .. })));
+        assert!(!ep.in_speech());
+        assert_eq!(ep.end_now(), None);
     }
 
     #[test]

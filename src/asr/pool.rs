@@ -21,6 +21,9 @@ use super::{AsrError, Transcriber};
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     Final,
+    /// A final decoded early, at a pause that may be the end: taken only by an idle worker
+    /// (like a partial), but ahead of partials.
+    Early,
     Partial,
 }
 
@@ -152,12 +155,16 @@ impl AsrPool {
                 }
                 q.finals.push_back((job, Instant::now()));
             }
-            Priority::Partial => {
+            Priority::Early | Priority::Partial => {
                 if q.idle_workers <= q.finals.len() + q.partials.len() {
                     self.shared.counters.partials_refused.fetch_add(1, Ordering::Relaxed);
                     return Err(job);
                 }
-                q.partials.push_back((job, Instant::now()));
+                if job.priority == Priority::Early {
+                    q.partials.push_front((job, Instant::now()));
+                } else {
+                    q.partials.push_back((job, Instant::now()));
+                }
             }
         }
         drop(q);
@@ -233,7 +240,7 @@ fn worker_loop(shared: Arc<Shared>, mut decoder: Box<dyn Transcriber>) {
         match (&result, job.priority) {
             (Err(_), _) => c.failures.fetch_add(1, Ordering::Relaxed),
             (Ok(_), Priority::Final) => c.finals_done.fetch_add(1, Ordering::Relaxed),
-            (Ok(_), Priority::Partial) => c.partials_done.fetch_add(1, Ordering::Relaxed),
+            (Ok(_), Priority::Partial | Priority::Early) => c.partials_done.fetch_add(1, Ordering::Relaxed),
         };
         // A panicking reply must not take the worker (and every other call's ASR) down with it.
         let reply = job.reply;

@@ -15,7 +15,7 @@ use super::engine::Decoded;
 use super::pool::{AsrPool, Job, JobTiming, Priority};
 use super::stream::{AsrEvent, DecodeRequest, StreamOutput, StreamingRecognizer};
 
-type Completed = (u64, Priority, Result<Decoded, AsrError>, JobTiming);
+type Completed = (u64, Priority, u32, Result<Decoded, AsrError>, JobTiming);
 
 /// Called from a decoder thread each time a result for this session is ready.
 pub type Notify = Arc<dyn Fn() + Send + Sync>;
@@ -77,6 +77,20 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         events
     }
 
+    /// Ends the stream without waiting: the open utterance is finalised with what was heard;
+    /// its result arrives through [`poll`](Self::poll) like any other.
+    pub fn end_stream(&mut self) -> Vec<AsrEvent> {
+        let out = self.recognizer.finish();
+        let mut events = self.dispatch(out);
+        events.extend(self.poll());
+        events
+    }
+
+    /// No decode queued, running or refused: every result is in.
+    pub fn is_idle(&self) -> bool {
+        self.in_flight == 0 && self.backlog.is_empty()
+    }
+
     /// Finals requested but not yet emitted.
     pub fn pending_finals(&self) -> usize {
         self.recognizer.pending_finals()
@@ -98,9 +112,9 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         events
     }
 
-    fn complete(&mut self, (utterance, priority, result, _timing): Completed) -> Vec<AsrEvent> {
+    fn complete(&mut self, (utterance, priority, attempt, result, _timing): Completed) -> Vec<AsrEvent> {
         self.in_flight -= 1;
-        let out = self.recognizer.on_result(utterance, priority, result);
+        let out = self.recognizer.on_result(utterance, priority, attempt, result);
         self.dispatch(out)
     }
 
@@ -116,6 +130,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                     if let Err(req) = self.submit(req) {
                         match req.priority {
                             Priority::Final => self.backlog.push_back(req),
+                            Priority::Early => self.recognizer.early_refused(req.utterance, req.attempt),
                             Priority::Partial => self.recognizer.partial_refused(req.utterance),
                         }
                     }
@@ -137,13 +152,13 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
     fn submit(&mut self, req: DecodeRequest) -> Result<(), DecodeRequest> {
         let tx = self.tx.clone();
         let notify = self.notify.clone();
-        let (utterance, priority) = (req.utterance, req.priority);
+        let (utterance, priority, attempt) = (req.utterance, req.priority, req.attempt);
         let job = Job {
             pcm: req.pcm,
             options: req.options,
             priority,
             reply: Box::new(move |result, timing| {
-                if tx.send((utterance, priority, result, timing)).is_ok()
+                if tx.send((utterance, priority, attempt, result, timing)).is_ok()
                     && let Some(notify) = notify
                 {
                     notify();
@@ -155,7 +170,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                 self.in_flight += 1;
                 Ok(())
             }
-            Err(job) => Err(DecodeRequest { utterance, priority, pcm: job.pcm, options: job.options }),
+            Err(job) => Err(DecodeRequest { utterance, priority, attempt, pcm: job.pcm, options: job.options }),
         }
     }
 }

@@ -37,6 +37,9 @@ pub struct StreamConfig {
     /// Audio from before each utterance that Whisper hears as context (its words are dropped):
     /// a phrase cut out of running speech decodes better with what led up to it.
     pub left_context_ms: u32,
+    /// End the utterance as soon as an early decode reads as a complete sentence (final
+    /// punctuation, no dangling "and"/"the"), instead of waiting out the whole hangover.
+    pub end_on_complete: bool,
 }
 
 impl Default for StreamConfig {
@@ -50,6 +53,7 @@ impl Default for StreamConfig {
             context_margin: super::engine::DEFAULT_CONTEXT_MARGIN,
             final_beam_size: 1,
             left_context_ms: 2000,
+            end_on_complete: true,
         }
     }
 }
@@ -99,6 +103,9 @@ pub enum AsrEvent {
 pub struct DecodeRequest {
     pub utterance: u64,
     pub priority: Priority,
+    /// Tells apart the decodes of one utterance's final: 0 for one requested when it ended,
+    /// 1, 2, … for early ones (a pause may turn out not to be the end).
+    pub attempt: u32,
     pub pcm: Vec<f32>,
     pub options: DecodeOptions,
 }
@@ -116,10 +123,21 @@ struct OpenUtterance {
     voice_start: u64,
     last_partial_at: u64,
     partial_in_flight: bool,
+    /// The latest early decode: of the audio up to `voice_end` (samples).
+    early: Option<Early>,
+    attempts: u32,
+}
+
+#[derive(Debug)]
+struct Early {
+    attempt: u32,
+    voice_end: u64,
+    result: Option<Result<Decoded, AsrError>>,
 }
 
 #[derive(Debug)]
 struct PendingFinal {
+    attempt: u32,
     start_ms: u64,
     end_ms: u64,
     voiced_ms: u64,
@@ -236,27 +254,55 @@ impl StreamingRecognizer {
         }
     }
 
+    /// An early decode the pool had no idle worker for: the final is decoded when it ends.
+    pub fn early_refused(&mut self, utterance: u64, attempt: u32) {
+        if let Some(open) = self.open.as_mut().filter(|o| o.id == utterance)
+            && open.early.as_ref().is_some_and(|e| e.attempt == attempt)
+        {
+            open.early = None;
+        }
+    }
+
     /// Number of finals requested but not yet emitted.
     pub fn pending_finals(&self) -> usize {
         self.finals.len()
     }
 
+    /// The result of a decode this recogniser requested, with the request's numbers.
     pub fn on_result(
         &mut self,
         utterance: u64,
         priority: Priority,
+        attempt: u32,
         result: Result<Decoded, AsrError>,
     ) -> Vec<StreamOutput> {
         match priority {
             Priority::Partial => self.on_partial(utterance, result),
-            Priority::Final => {
-                if let Some(slot) = self.finals.get_mut(&utterance) {
+            Priority::Final | Priority::Early => match self.finals.get_mut(&utterance) {
+                Some(slot) if slot.attempt == attempt => {
                     slot.result = Some(result);
+                    self.emit_ready_finals();
                 }
-                self.emit_ready_finals();
-            }
+                Some(_) => {} // an early decode the utterance outgrew
+                None => self.on_early(utterance, attempt, result),
+            },
         }
         std::mem::take(&mut self.out)
+    }
+
+    /// An early decode came back while its utterance is still open: keep it for the final,
+    /// and end the turn now if the caller is still silent and it reads as complete.
+    fn on_early(&mut self, utterance: u64, attempt: u32, result: Result<Decoded, AsrError>) {
+        let Some(open) = self.open.as_mut().filter(|o| o.id == utterance) else { return };
+        let Some(early) = open.early.as_mut().filter(|e| e.attempt == attempt) else { return };
+        let complete = matches!(&result, Ok(d) if text::looks_complete(&d.transcript.text));
+        early.result = Some(result);
+        let still_silent = self.endpointer.voice_end().map(|e| e * CHUNK as u64) == Some(early.voice_end);
+        if self.cfg.end_on_complete && complete && still_silent
+            && let Some(b) = self.endpointer.end_now()
+        {
+            self.on_boundary(b);
+        }
     }
 
     fn process_chunk(&mut self, chunk: &[f32; CHUNK]) {
@@ -283,42 +329,50 @@ impl StreamingRecognizer {
                     voice_start: voice_start * chunk,
                     last_partial_at: now,
                     partial_in_flight: false,
+                    early: None,
+                    attempts: 0,
                 });
                 self.out.push(StreamOutput::Event(AsrEvent::SpeechStarted {
                     utterance: id,
                     at_ms: ms(voice_start * chunk),
                 }));
             }
+            Boundary::Paused { voice_end } => {
+                let voice_end = voice_end * chunk;
+                let Some(open) = self.open.as_mut() else { return };
+                open.attempts += 1;
+                let attempt = open.attempts;
+                open.early = Some(Early { attempt, voice_end, result: None });
+                let (id, audio_start) = (open.id, open.audio_start);
+                let (context_start, audio_end) = self.final_clip(audio_start, voice_end, EndReason::Silence);
+                let pcm = self.audio(context_start, audio_end);
+                self.request(id, Priority::Early, attempt, pcm, ms(audio_start - context_start));
+            }
             Boundary::Ended { voice_end, voiced_chunks, reason } => {
                 let Some(open) = self.open.take() else { return };
                 let voice_end = voice_end * chunk;
-                let audio_end = if reason == EndReason::MaxLength {
-                    voice_end
-                } else {
-                    (voice_end + samples(self.cfg.tail_ms)).min(self.chunks_done * chunk)
-                };
-                // Context only helps when it holds the caller's speech that led up to this
-                // utterance; silence before the first words would only change how they decode.
-                let wanted = open.audio_start.saturating_sub(samples(self.cfg.left_context_ms));
-                let context_start = match self.previous_speech {
-                    Some((start, end)) if end > wanted => {
-                        wanted.max(start).max(self.history_start).min(open.audio_start)
-                    }
-                    _ => open.audio_start,
-                };
+                let (context_start, audio_end) = self.final_clip(open.audio_start, voice_end, reason);
                 self.previous_speech = Some((open.voice_start, voice_end));
-                let pcm = self.audio(context_start, audio_end);
-                self.finals.insert(
-                    open.id,
-                    PendingFinal {
-                        start_ms: ms(open.voice_start),
-                        end_ms: ms(voice_end),
-                        voiced_ms: ms(voiced_chunks * chunk),
-                        reason,
-                        result: None,
-                    },
-                );
-                self.request(open.id, Priority::Final, pcm, ms(open.audio_start - context_start));
+                let slot = |attempt, result| PendingFinal {
+                    attempt,
+                    start_ms: ms(open.voice_start),
+                    end_ms: ms(voice_end),
+                    voiced_ms: ms(voiced_chunks * chunk),
+                    reason,
+                    result,
+                };
+                // The early decode covered exactly this audio when no voice came after it.
+                match open.early {
+                    Some(early) if early.voice_end == voice_end && reason != EndReason::MaxLength => {
+                        self.finals.insert(open.id, slot(early.attempt, early.result));
+                        self.emit_ready_finals();
+                    }
+                    _ => {
+                        self.finals.insert(open.id, slot(0, None));
+                        let pcm = self.audio(context_start, audio_end);
+                        self.request(open.id, Priority::Final, 0, pcm, ms(open.audio_start - context_start));
+                    }
+                }
                 self.check_lag();
             }
             Boundary::Discarded => {
@@ -332,6 +386,24 @@ impl StreamingRecognizer {
         }
     }
 
+    /// Where a final's audio starts (with left context) and ends (with the tail).
+    fn final_clip(&self, audio_start: u64, voice_end: u64, reason: EndReason) -> (u64, u64) {
+        let chunk = CHUNK as u64;
+        let audio_end = if reason == EndReason::MaxLength {
+            voice_end
+        } else {
+            (voice_end + samples(self.cfg.tail_ms)).min(self.chunks_done * chunk)
+        };
+        // Context only helps when it holds the caller's speech that led up to this
+        // utterance; silence before the first words would only change how they decode.
+        let wanted = audio_start.saturating_sub(samples(self.cfg.left_context_ms));
+        let context_start = match self.previous_speech {
+            Some((start, end)) if end > wanted => wanted.max(start).max(self.history_start).min(audio_start),
+            _ => audio_start,
+        };
+        (context_start, audio_end)
+    }
+
     fn maybe_request_partial(&mut self) {
         let interval = samples(self.cfg.partial_interval_ms);
         let now = self.chunks_done * CHUNK as u64;
@@ -343,20 +415,20 @@ impl StreamingRecognizer {
         open.last_partial_at = now;
         let (id, start) = (open.id, open.audio_start);
         let pcm = self.audio(start, now);
-        self.request(id, Priority::Partial, pcm, 0);
+        self.request(id, Priority::Partial, 0, pcm, 0);
     }
 
-    fn request(&mut self, utterance: u64, priority: Priority, pcm: Vec<f32>, context_ms: u64) {
+    fn request(&mut self, utterance: u64, priority: Priority, attempt: u32, pcm: Vec<f32>, context_ms: u64) {
         let mut options = DecodeOptions::new(self.language, Window::Utterance);
         options.context_ms = context_ms;
         options.context_margin = self.cfg.context_margin;
-        if priority == Priority::Final {
+        if priority != Priority::Partial {
             options.beam_size = self.cfg.final_beam_size.max(1);
         }
         if self.cfg.condition_on_previous_text && !self.previous_text.is_empty() {
             options.previous_text = Some(self.previous_text.clone());
         }
-        self.out.push(StreamOutput::Decode(DecodeRequest { utterance, priority, pcm, options }));
+        self.out.push(StreamOutput::Decode(DecodeRequest { utterance, priority, attempt, pcm, options }));
     }
 
     fn on_partial(&mut self, utterance: u64, result: Result<Decoded, AsrError>) {
@@ -488,8 +560,63 @@ mod tests {
         }
     }
 
-    fn recognizer(cfg: StreamConfig) -> StreamingRecognizer {
+    /// Finals decoded when the hangover ends (early finals have their own tests below).
+    fn recognizer(mut cfg: StreamConfig) -> StreamingRecognizer {
+        cfg.endpoint.pause_ms = 0;
         StreamingRecognizer::with_detector(cfg, Language::En, Box::new(EnergyDetector))
+    }
+
+    fn early_recognizer(cfg: StreamConfig) -> StreamingRecognizer {
+        StreamingRecognizer::with_detector(cfg, Language::En, Box::new(EnergyDetector))
+    }
+
+    fn attempts(out: &[StreamOutput]) -> Vec<(u64, u32)> {
+        out.iter()
+            .filter_map(|o| match o {
+                StreamOutput::Decode(r) if r.priority != Priority::Partial => Some((r.utterance, r.attempt)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_pause_starts_the_final_early_and_a_complete_sentence_ends_the_turn() {
+        let mut rec = early_recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        let mut out = rec.push(&voice(1000));
+        out.extend(rec.push(&vec![0.0; samples(300) as usize]));
+        assert_eq!(attempts(&out), vec![(0, 1)], "decoded after 240 ms of silence");
+        let got = events(rec.on_result(0, Priority::Early, 1, Ok(decoded("Where is my order?"))));
+        assert!(
+            matches!(&got[..], [AsrEvent::Final { text, end_reason: EndReason::Complete, .. }] if text == "Where is my order?"),
+            "{got:?}"
+        );
+        assert!(attempts(&rec.push(&vec![0.0; samples(600) as usize])).is_empty(), "no second decode");
+    }
+
+    #[test]
+    fn an_unfinished_sentence_waits_for_the_hangover_and_reuses_the_early_decode() {
+        let mut rec = early_recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        rec.push(&voice(1000));
+        rec.push(&vec![0.0; samples(300) as usize]);
+        assert!(events(rec.on_result(0, Priority::Early, 1, Ok(decoded("I want to")))).is_empty());
+        let out = rec.push(&vec![0.0; samples(400) as usize]);
+        assert!(attempts(&out).is_empty(), "the early decode was of exactly this audio");
+        assert!(matches!(&events(out)[..], [AsrEvent::Final { end_reason: EndReason::Silence, .. }]));
+    }
+
+    #[test]
+    fn speech_after_a_pause_makes_the_early_decode_stale() {
+        let mut rec = early_recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        rec.push(&voice(1000));
+        rec.push(&vec![0.0; samples(300) as usize]);
+        rec.push(&voice(800));
+        assert!(events(rec.on_result(0, Priority::Early, 1, Ok(decoded("Hello.")))).is_empty(), "voice came back");
+        let mut out = rec.push(&vec![0.0; samples(300) as usize]);
+        assert_eq!(attempts(&out), vec![(0, 2)]);
+        out = rec.push(&vec![0.0; samples(400) as usize]);
+        assert!(events(out).is_empty(), "waits for the second early decode");
+        let got = events(rec.on_result(0, Priority::Early, 2, Ok(decoded("Hello, I need help"))));
+        assert!(matches!(&got[..], [AsrEvent::Final { text, .. }] if text == "Hello, I need help"));
     }
 
     fn voice(ms_len: u32) -> Vec<f32> {
@@ -535,8 +662,8 @@ mod tests {
         let final_len = requested.iter().find(|r| r.1 == Priority::Final).map(|r| r.2).unwrap_or(0);
         assert!((31_000..33_500).contains(&final_len), "{final_len}");
         // Decode the second utterance first: nothing is emitted until the first is done.
-        assert!(rec.on_result(1, Priority::Final, Ok(decoded("second"))).is_empty());
-        let got = events(rec.on_result(0, Priority::Final, Ok(decoded("first"))));
+        assert!(rec.on_result(1, Priority::Final, 0, Ok(decoded("second"))).is_empty());
+        let got = events(rec.on_result(0, Priority::Final, 0, Ok(decoded("first"))));
         let texts: Vec<(&str, u64, u64)> = got
             .iter()
             .filter_map(|e| match e {
@@ -551,7 +678,7 @@ mod tests {
         assert!(texts[0].1.abs_diff(500) <= 16 && texts[0].2.abs_diff(2000) <= 32, "{texts:?}");
         assert!(texts[1].1.abs_diff(3000) <= 16 && texts[1].2.abs_diff(4500) <= 32, "{texts:?}");
         // A late partial for a finalised utterance produces nothing.
-        assert!(rec.on_result(0, Priority::Partial, Ok(decoded("late"))).is_empty());
+        assert!(rec.on_result(0, Priority::Partial, 0, Ok(decoded("late"))).is_empty());
     }
 
     #[test]
@@ -571,10 +698,10 @@ mod tests {
         assert_eq!(reqs[1].options.context_ms, 1000);
         assert_eq!(reqs[1].pcm.len(), reqs[0].pcm.len() + 16000);
         // Words decoded again over the context are dropped when they repeat the last final.
-        rec.on_result(0, Priority::Final, Ok(decoded("what can I do for you.")));
+        rec.on_result(0, Priority::Final, 0, Ok(decoded("what can I do for you.")));
         let mut second = decoded("You, ask what you can do");
         second.context_prefix = "You,".into();
-        let got = events(rec.on_result(1, Priority::Final, Ok(second)));
+        let got = events(rec.on_result(1, Priority::Final, 0, Ok(second)));
         assert!(matches!(&got[0], AsrEvent::Final { text, .. } if text == "ask what you can do"), "{got:?}");
     }
 
@@ -587,9 +714,9 @@ mod tests {
         rec.push(&vec![0.0; 16000]);
         let mut junk = decoded("Thank you.");
         junk.no_speech_prob = 0.9;
-        let got = events(rec.on_result(0, Priority::Final, Ok(junk)));
+        let got = events(rec.on_result(0, Priority::Final, 0, Ok(junk)));
         assert!(matches!(got[0], AsrEvent::Dropped { utterance: 0, .. }), "{got:?}");
-        let got = events(rec.on_result(1, Priority::Final, Err(AsrError::Whisper("boom".into()))));
+        let got = events(rec.on_result(1, Priority::Final, 0, Err(AsrError::Whisper("boom".into()))));
         assert!(matches!(&got[0], AsrEvent::Failed { utterance: 1, error } if error.contains("boom")), "{got:?}");
     }
 
@@ -604,7 +731,7 @@ mod tests {
         assert!(all.iter().any(|e| matches!(e, AsrEvent::FallingBehind { pending_finals: 3, .. })), "{all:?}");
         let mut after = Vec::new();
         for id in 0..3 {
-            after.extend(events(rec.on_result(id, Priority::Final, Ok(decoded("words")))));
+            after.extend(events(rec.on_result(id, Priority::Final, 0, Ok(decoded("words")))));
         }
         assert!(after.contains(&AsrEvent::CaughtUp), "{after:?}");
     }

@@ -28,6 +28,36 @@ pub fn clean(raw: &str, language: &str) -> String {
     collapse_repetitions(text.split_whitespace().collect::<Vec<_>>().join(" ").trim())
 }
 
+/// Words a sentence does not end on: a caller pausing after one of these has more to say.
+const DANGLING_EN: &[&str] = &[
+    "and", "but", "or", "so", "because", "the", "a", "an", "to", "of", "my", "your", "is", "are", "was",
+    "uh", "um", "er", "with", "for", "that", "if", "then", "in", "on", "at", "it's", "i'm", "i", "we",
+];
+const DANGLING_ZH: &[char] = &['和', '跟', '但', '因', '把', '那', '呃', '还', '或'];
+
+/// A cheap signal that a turn is over: Whisper closed the sentence (`.`, `?`, `!`, `。`, `？`,
+/// `！`) and it does not end on a word that leads somewhere ("and", "the", "的"). A trailing
+/// ellipsis is Whisper hearing the voice trail off: not complete.
+pub fn looks_complete(text: &str) -> bool {
+    let t = text.trim();
+    if t.ends_with("...") || t.ends_with('…') {
+        return false;
+    }
+    let Some(body) = t.strip_suffix(['.', '?', '!', '。', '？', '！']) else { return false };
+    let body = body.trim_end_matches(['.', '?', '!', '。', '？', '！', ',', '，', ' ']);
+    let Some(last_char) = body.chars().last() else { return false };
+    if is_cjk(last_char) {
+        return !DANGLING_ZH.contains(&last_char);
+    }
+    let last_word = body.rsplit(|c: char| c.is_whitespace()).next().unwrap_or("").to_lowercase();
+    let last_word = last_word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'');
+    !last_word.is_empty() && !DANGLING_EN.contains(&last_word)
+}
+
+fn is_cjk(c: char) -> bool {
+    matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF)
+}
+
 /// True when the text is one of Whisper's stock inventions and the evidence for speech is weak.
 pub fn is_hallucination(text: &str, no_speech_prob: f32, voiced_ms: u64) -> bool {
     let key: String = text
@@ -139,6 +169,16 @@ pub fn collapse_repetitions(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn complete_sentences_are_told_from_trailing_ones() {
+        for t in ["Where is my order?", "I want a refund.", "我的订单到哪了？", "好的。", "Order 20231188."] {
+            assert!(looks_complete(t), "{t}");
+        }
+        for t in ["I want to", "Where is my order and.", "I was calling because...", "我想问一下我的订单和。", "", "?", "Um."] {
+            assert!(!looks_complete(t), "{t}");
+        }
+    }
 
     #[test]
     fn a_prefix_repeating_the_previous_final_is_stripped() {

@@ -76,6 +76,9 @@ pub struct CallEnd {
 
 type TtsChunk = (u64, Option<Vec<f32>>);
 
+/// After a hang-up, how long the caller's last words may take to be transcribed.
+const LAST_WORDS: Duration = Duration::from_secs(15);
+
 struct Driver {
     info: CallInfo,
     services: Arc<CallServices>,
@@ -166,6 +169,21 @@ pub async fn run_call(
         }
     }
     d.stop_synthesis();
+    // The caller's last words are still worth having in the record.
+    let events = d.asr.end_stream();
+    d.asr_events(events);
+    let give_up = Instant::now() + LAST_WORDS;
+    while !d.asr.is_idle() {
+        tokio::select! {
+            _ = wake.notified() => {
+                let events = d.asr.poll();
+                d.asr_events(events);
+            }
+            _ = tokio::time::sleep_until(give_up) => break,
+        }
+    }
+    let out = d.session.close();
+    d.apply(out);
     d.end.unwrap_or(CallEnd { by_us: false, reason: String::new() })
 }
 

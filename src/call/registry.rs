@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use super::event::{CallEvent, CallEventRecord, Channel, Speaker, TranscriptLine};
+use super::event::{CallEvent, CallEventRecord, Channel, Speaker, StopReason, TranscriptLine};
 use crate::dialplan::Action;
 use crate::lang::Lang;
 
@@ -72,6 +72,8 @@ pub struct CallDetail {
     pub transcript: Vec<TranscriptLine>,
     pub turns: Vec<TurnView>,
     pub dtmf: String,
+    /// Times the caller spoke over the bot and stopped it.
+    pub barge_ins: u32,
     pub events: u64,
 }
 
@@ -125,7 +127,7 @@ impl Calls {
             duration_ms: 0,
             end_reason: None,
         };
-        let detail = CallDetail { summary, transcript: Vec::new(), turns: Vec::new(), dtmf: String::new(), events: 0 };
+        let detail = CallDetail { summary, transcript: Vec::new(), turns: Vec::new(), dtmf: String::new(), barge_ins: 0, events: 0 };
         self.lock().calls.insert(info.id.clone(), CallView { detail, next_seq: 0 });
         let started = CallEvent::Started {
             channel: info.channel,
@@ -208,9 +210,12 @@ fn apply(d: &mut CallDetail, at_ms: u64, event: &CallEvent) {
                 l.end_ms = at_ms;
             }
         }
-        CallEvent::PlaybackStopped { turn, .. } => {
+        CallEvent::PlaybackStopped { turn, reason } => {
             if let Some(l) = bot_line(d, *turn) {
                 l.end_ms = at_ms;
+            }
+            if *reason == StopReason::BargeIn {
+                d.barge_ins += 1;
             }
         }
         CallEvent::Decision { turn, decision } => d.turns.push(TurnView {
@@ -274,7 +279,7 @@ mod tests {
         let line = TranscriptLine { speaker: Speaker::Bot, text: "Hello".into(), start_ms: 0, end_ms: 0, is_final: true, seq: 0 };
         calls.record("c1", 10, CallEvent::Transcript(line));
         calls.record("c1", 30, CallEvent::PlaybackStarted { turn: 0 });
-        calls.record("c1", 2400, CallEvent::PlaybackStopped { turn: 0, reason: super::super::event::StopReason::Finished });
+        calls.record("c1", 2400, CallEvent::PlaybackStopped { turn: 0, reason: StopReason::Finished });
         let d = calls.get("c1").expect("known call");
         assert_eq!((d.transcript[0].start_ms, d.transcript[0].end_ms), (30, 2400));
     }

@@ -66,6 +66,9 @@ pub enum CallState {
     Bot,
     /// Transferred: waiting for a human.
     Queued,
+    /// Hung up (by either side): what the caller said last is still being transcribed, but
+    /// nothing more is answered. [`CallSession::close`] ends it.
+    Ending,
     Ended,
 }
 
@@ -97,6 +100,7 @@ pub struct CallSession {
     after: After,
     digits: String,
     digits_deadline: Option<u64>,
+    end_reason: String,
     out: Vec<Output>,
 }
 
@@ -115,6 +119,7 @@ impl CallSession {
             after: After::Nothing,
             digits: String::new(),
             digits_deadline: None,
+            end_reason: String::new(),
             out: Vec::new(),
         }
     }
@@ -148,8 +153,11 @@ impl CallSession {
     }
 
     pub fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Output> {
-        if self.state == CallState::Ended {
-            return Vec::new();
+        match (self.state, &input) {
+            (CallState::Ended, _) => return Vec::new(),
+            (CallState::Ending, Input::Asr(_)) => {}
+            (CallState::Ending, _) => return Vec::new(),
+            _ => {}
         }
         match input {
             Input::Asr(event) => self.on_asr(event),
@@ -329,18 +337,29 @@ impl CallSession {
     }
 
     fn end(&mut self, reason: String, ours: bool) {
-        if self.state == CallState::Ended {
+        if matches!(self.state, CallState::Ending | CallState::Ended) {
             return;
         }
         if self.playing.is_some() {
             self.stop_playback(StopReason::Hangup);
         }
-        self.state = CallState::Ended;
+        self.state = CallState::Ending;
         self.digits_deadline = None;
         if ours {
             self.out.push(Output::Hangup { reason: reason.clone() });
         }
-        self.event(CallEvent::Ended { reason });
+        self.end_reason = reason;
+    }
+
+    /// The call is over and its last words transcribed (or given up on): the `ended` event.
+    pub fn close(&mut self) -> Vec<Output> {
+        if self.state != CallState::Ended {
+            self.end("closed".into(), false);
+            self.state = CallState::Ended;
+            let reason = std::mem::take(&mut self.end_reason);
+            self.event(CallEvent::Ended { reason });
+        }
+        self.drain()
     }
 
     fn event(&mut self, event: CallEvent) {

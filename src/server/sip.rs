@@ -1,23 +1,383 @@
-//! The SIP endpoint: UDP and TCP sockets around the sans-IO user agent (`crate::sip`).
+//! The SIP endpoint: UDP and TCP sockets around the sans-IO user agent ([`crate::sip`]).
+//!
+//! One task owns the [`Uas`]: every datagram, TCP message, timer and call ending goes to it
+//! through one channel, and it alone writes SIP to the sockets. Each answered call gets its own
+//! RTP socket (on `media_ip`, a port from the OS) and a small task that moves datagrams between
+//! that socket and the call's driver. RTP is symmetric: we send to where the caller's packets
+//! come from once they come, else to the address in their SDP.
 
-use std::net::SocketAddr;
+use std::collections::HashMap;
+use std::io::Read;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
 
 use super::ServerConfig;
 use super::calls::CallHub;
+use crate::call::Channel;
+use crate::call::driver::{CallControl, CallEnd, MediaLink};
+use crate::call::pipeline::MediaFormat;
+use crate::call::registry::CallInfo;
+use crate::media::codec::Codec;
+use crate::sip::framing::{Frame, PONG, StreamFramer};
+use crate::sip::sdp::{self, Negotiated};
+use crate::sip::uas::{GIVE_UP, Uas, UasConfig, UasEvent};
+use crate::sip::{ConnectionId, Destination};
+
+/// Datagrams queued towards a call's driver; beyond this the driver is stuck and packets drop.
+const RTP_QUEUE: usize = 64;
+
+enum Input {
+    Datagram(SocketAddr, Vec<u8>),
+    Opened(ConnectionId, mpsc::UnboundedSender<Vec<u8>>),
+    Message(ConnectionId, SocketAddr, Vec<u8>),
+    /// A keep-alive ping (RFC 5626 double CRLF): answered with a pong.
+    Ping(ConnectionId),
+    /// The user agent's next deadline passed.
+    Timer,
+    /// Framing failed or the peer closed: the connection is gone.
+    Closed(ConnectionId),
+    CallEnded(String, CallEnd),
+    Stop,
+}
+
+/// A call between `Incoming` and its end.
+struct Pending {
+    rtp: Option<UdpSocket>,
+    caller: String,
+    callee: String,
+    control: Option<mpsc::Sender<CallControl>>,
+    remote: Option<tokio::sync::watch::Sender<SocketAddr>>,
+}
 
 pub struct SipEndpoint {
     local: SocketAddr,
+    input: mpsc::UnboundedSender<Input>,
+    core: tokio::task::JoinHandle<()>,
 }
 
 impl SipEndpoint {
-    pub async fn start(cfg: &ServerConfig, _hub: Arc<CallHub>) -> anyhow::Result<Self> {
-        Ok(Self { local: cfg.sip })
+    pub async fn start(cfg: &ServerConfig, hub: Arc<CallHub>) -> anyhow::Result<Self> {
+        let media_ip = cfg.media_ip()?;
+        let udp = Arc::new(UdpSocket::bind(cfg.sip).await.with_context(|| format!("SIP UDP on {}", cfg.sip))?);
+        let local = udp.local_addr()?;
+        let tcp = TcpListener::bind(local).await.with_context(|| format!("SIP TCP on {local}"))?;
+        let (input, rx) = mpsc::unbounded_channel();
+        tokio::spawn(read_udp(Arc::clone(&udp), input.clone()));
+        tokio::spawn(accept_tcp(tcp, input.clone()));
+        let advertise = SocketAddr::new(media_ip, local.port());
+        let uas_cfg = UasConfig {
+            user: "callbot".into(),
+            advertise,
+            ring_delay: std::time::Duration::ZERO,
+            answer_timeout: GIVE_UP,
+            codecs: vec![sdp::Codec::Pcmu, sdp::Codec::Pcma],
+            max_calls: cfg.max_calls,
+        };
+        let core = Core {
+            uas: Uas::new(uas_cfg, random_seed()),
+            udp,
+            conns: HashMap::new(),
+            calls: HashMap::new(),
+            hub,
+            media_ip,
+            input: input.clone(),
+            next_seed: random_seed(),
+        };
+        let core = tokio::spawn(core.run(rx));
+        Ok(Self { local, input, core })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
         self.local
     }
 
-    pub async fn stop(self) {}
+    /// Sends what is queued (BYEs of calls just hung up) and stops.
+    pub async fn stop(self) {
+        let _ = self.input.send(Input::Stop);
+        let _ = self.core.await;
+    }
+}
+
+struct Core {
+    uas: Uas,
+    udp: Arc<UdpSocket>,
+    conns: HashMap<ConnectionId, mpsc::UnboundedSender<Vec<u8>>>,
+    calls: HashMap<String, Pending>,
+    hub: Arc<CallHub>,
+    media_ip: IpAddr,
+    input: mpsc::UnboundedSender<Input>,
+    next_seed: u64,
+}
+
+impl Core {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
+        loop {
+            let deadline = self.uas.poll_timeout().map(tokio::time::Instant::from_std);
+            let input = tokio::select! {
+                input = rx.recv() => input,
+                _ = sleep_until(deadline) => Some(Input::Timer),
+            };
+            let now = Instant::now();
+            match input {
+                Some(Input::Timer) => self.uas.handle_timeout(now),
+                Some(Input::Datagram(from, data)) => self.uas.handle_datagram(now, from, &data),
+                Some(Input::Opened(conn, tx)) => {
+                    self.conns.insert(conn, tx);
+                }
+                Some(Input::Ping(conn)) => {
+                    if let Some(tx) = self.conns.get(&conn) {
+                        let _ = tx.send(PONG.to_vec());
+                    }
+                }
+                Some(Input::Message(conn, peer, data)) => self.uas.handle_stream_message(now, conn, peer, &data),
+                Some(Input::Closed(conn)) => {
+                    self.flush().await; // a 400 for a broken stream goes out before the close
+                    self.conns.remove(&conn);
+                    self.uas.connection_closed(conn);
+                }
+                Some(Input::CallEnded(call_id, end)) => {
+                    if end.by_us {
+                        let _ = self.uas.hangup(now, &call_id);
+                    }
+                }
+                Some(Input::Stop) | None => {
+                    self.flush().await;
+                    return;
+                }
+            }
+            self.uas.handle_timeout(Instant::now());
+            self.flush().await;
+            while let Some(event) = self.uas.poll_event() {
+                self.on_event(event).await;
+                self.flush().await;
+            }
+        }
+    }
+
+    async fn flush(&mut self) {
+        while let Some(t) = self.uas.poll_transmit() {
+            match t.to {
+                Destination::Udp(addr) => {
+                    if let Err(e) = self.udp.send_to(&t.data, addr).await {
+                        tracing::warn!("SIP send to {addr} failed: {e}");
+                    }
+                }
+                Destination::Tcp(conn) => {
+                    if let Some(tx) = self.conns.get(&conn) {
+                        let _ = tx.send(t.data);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn on_event(&mut self, event: UasEvent) {
+        let now = Instant::now();
+        match event {
+            // The offer's media comes again with Answered (or, for a delayed offer, Confirmed).
+            UasEvent::Incoming { call_id, caller, callee, .. } => {
+                if !self.hub.accepting() {
+                    let _ = self.uas.reject(now, &call_id, 503, "Service Unavailable");
+                    return;
+                }
+                let rtp = match UdpSocket::bind((self.media_ip, 0)).await.and_then(|s| Ok((s.local_addr()?, s))) {
+                    Ok(ok) => ok,
+                    Err(e) => {
+                        tracing::error!("no RTP port for a call: {e}");
+                        let _ = self.uas.reject(now, &call_id, 503, "Service Unavailable");
+                        return;
+                    }
+                };
+                let caller = caller.display_name.or(caller.user).unwrap_or_else(|| "anonymous".into());
+                let pending = Pending { rtp: Some(rtp.1), caller, callee: callee.unwrap_or_default(), control: None, remote: None };
+                self.calls.insert(call_id.clone(), pending);
+                if let Err(e) = self.uas.accept(now, &call_id, rtp.0) {
+                    tracing::warn!(call = %call_id, "accept failed: {e}");
+                    self.calls.remove(&call_id);
+                }
+            }
+            UasEvent::Answered { call_id, media: Some(media) } | UasEvent::Confirmed { call_id, media: Some(media) } => {
+                self.start_call(&call_id, media);
+            }
+            UasEvent::Reoffered { call_id, media } => {
+                if let Some(remote) = self.calls.get(&call_id).and_then(|p| p.remote.as_ref()) {
+                    let _ = remote.send(media.remote_rtp);
+                }
+            }
+            UasEvent::Cancelled { call_id } | UasEvent::Ended { call_id, .. } => {
+                if let Some(p) = self.calls.remove(&call_id)
+                    && let Some(control) = p.control
+                {
+                    let _ = control.try_send(CallControl::RemoteHangup { reason: "the caller hung up".into() });
+                }
+            }
+            UasEvent::Refused { status, reason } => tracing::debug!(status, %reason, "SIP request refused"),
+            UasEvent::Dropped { reason } => tracing::debug!(%reason, "SIP message dropped"),
+            UasEvent::Answered { .. } | UasEvent::Confirmed { .. } | UasEvent::Ringing { .. } => {}
+        }
+    }
+
+    fn start_call(&mut self, call_id: &str, media: Negotiated) {
+        let Some(p) = self.calls.get_mut(call_id) else { return };
+        let Some(socket) = p.rtp.take() else { return }; // already started
+        let codec = match media.codec {
+            sdp::Codec::Pcmu => Codec::Pcmu,
+            sdp::Codec::Pcma => Codec::Pcma,
+            // Not offered in our SDP (see `UasConfig::codecs`), so never negotiated.
+            sdp::Codec::Opus => return,
+        };
+        let format = MediaFormat { codec, payload_type: media.payload_type, dtmf_payload_type: media.dtmf_payload_type };
+        let (in_tx, in_rx) = mpsc::channel(RTP_QUEUE);
+        let (out_tx, out_rx) = mpsc::channel(RTP_QUEUE);
+        let (remote_tx, remote_rx) = tokio::sync::watch::channel(media.remote_rtp);
+        tokio::spawn(move_rtp(socket, in_tx, out_rx, remote_rx));
+        let info = CallInfo {
+            id: call_id.to_string(),
+            channel: Channel::Sip,
+            caller: p.caller.clone(),
+            callee: p.callee.clone(),
+            lang: self.hub.services().brain.plan.default_lang,
+        };
+        let link = MediaLink { format, inbound: in_rx, outbound: out_tx };
+        let input = self.input.clone();
+        let id = call_id.to_string();
+        self.next_seed = self.next_seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let control = self.hub.start(info, link, self.next_seed, move |end| {
+            let _ = input.send(Input::CallEnded(id, end));
+        });
+        p.control = Some(control);
+        p.remote = Some(remote_tx);
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Moves one call's RTP between its socket and its driver until the driver is done.
+async fn move_rtp(
+    socket: UdpSocket,
+    inbound: mpsc::Sender<Vec<u8>>,
+    mut outbound: mpsc::Receiver<Vec<u8>>,
+    mut remote: tokio::sync::watch::Receiver<SocketAddr>,
+) {
+    let mut peer = *remote.borrow_and_update();
+    let mut latched = false;
+    let mut buf = vec![0u8; 2048];
+    loop {
+        tokio::select! {
+            got = socket.recv_from(&mut buf) => match got {
+                Ok((n, from)) => {
+                    if !latched {
+                        // Symmetric RTP (RFC 4961): answer where the caller really sends from.
+                        peer = from;
+                        latched = true;
+                    }
+                    if inbound.try_send(buf[..n].to_vec()).is_err() && inbound.is_closed() {
+                        return;
+                    }
+                }
+                Err(e) => tracing::debug!("RTP receive: {e}"),
+            },
+            packet = outbound.recv() => match packet {
+                Some(p) => {
+                    if !peer.ip().is_unspecified() && peer.port() != 0 {
+                        let _ = socket.send_to(&p, peer).await;
+                    }
+                }
+                None => return,
+            },
+            changed = remote.changed() => {
+                if changed.is_ok() {
+                    peer = *remote.borrow_and_update();
+                    latched = false;
+                }
+            }
+        }
+    }
+}
+
+async fn read_udp(udp: Arc<UdpSocket>, input: mpsc::UnboundedSender<Input>) {
+    let mut buf = vec![0u8; 65535];
+    loop {
+        match udp.recv_from(&mut buf).await {
+            Ok((n, from)) => {
+                if input.send(Input::Datagram(from, buf[..n].to_vec())).is_err() {
+                    return;
+                }
+            }
+            // e.g. ICMP port unreachable surfacing on Linux: not fatal for a listener.
+            Err(e) => tracing::debug!("SIP UDP receive: {e}"),
+        }
+    }
+}
+
+async fn accept_tcp(listener: TcpListener, input: mpsc::UnboundedSender<Input>) {
+    let mut next = 0u64;
+    loop {
+        let Ok((stream, peer)) = listener.accept().await else { continue };
+        next += 1;
+        let conn = ConnectionId(next);
+        let (mut reader, mut writer) = stream.into_split();
+        let (tx, mut rx) = mpsc::unbounded_channel::<Vec<u8>>();
+        if input.send(Input::Opened(conn, tx)).is_err() {
+            return;
+        }
+        tokio::spawn(async move {
+            while let Some(data) = rx.recv().await {
+                if writer.write_all(&data).await.is_err() {
+                    break;
+                }
+            }
+        });
+        let input = input.clone();
+        tokio::spawn(async move {
+            let mut framer = StreamFramer::new();
+            let mut buf = vec![0u8; 16 * 1024];
+            'read: loop {
+                let n = match reader.read(&mut buf).await {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => n,
+                };
+                framer.push(&buf[..n]);
+                loop {
+                    match framer.poll() {
+                        Ok(None) => break,
+                        Ok(Some(Frame::Message(m))) => {
+                            let _ = input.send(Input::Message(conn, peer, m));
+                        }
+                        Ok(Some(Frame::Ping)) => {
+                            let _ = input.send(Input::Ping(conn));
+                        }
+                        Err(e) => {
+                            tracing::debug!(?conn, "SIP over TCP: {e}; closing");
+                            break 'read;
+                        }
+                    }
+                }
+            }
+            let _ = input.send(Input::Closed(conn));
+        });
+    }
+}
+
+/// Tags, branches and SSRCs must not be guessable across restarts.
+fn random_seed() -> u64 {
+    let mut bytes = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            now.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)
+        }
+    }
 }

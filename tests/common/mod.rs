@@ -2,6 +2,8 @@
 //! the installed models (installed by `scripts/test.sh` before the tests run).
 #![allow(dead_code)]
 
+pub mod server;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -167,7 +167,11 @@ fn a_remote_hangup_ends_the_call_once() {
     s.start();
     let out = s.handle(100, Input::Hangup { reason: "BYE".into() });
     assert!(has(&out, |o| matches!(o, Output::StopPlayback)));
-    assert!(has(&out, |o| matches!(o, Output::Event(CallEvent::Ended { .. }))));
     assert!(!has(&out, |o| matches!(o, Output::Hangup { .. })), "the caller already hung up");
-    assert!(s.handle(200, final_(0, "hello")).is_empty());
+    let out = s.handle(200, final_(0, "where is my order"));
+    assert!(has(&out, |o| matches!(o, Output::Event(CallEvent::Transcript(_)))), "last words still transcribed");
+    assert!(decision(&out).is_none(), "but not answered");
+    let out = s.close();
+    assert!(matches!(&out[..], [Output::Event(CallEvent::Ended { reason })] if reason == "BYE"), "{out:?}");
+    assert!(s.close().is_empty(), "ended once");
 }
