@@ -8,9 +8,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::server::{Server, bot_text, caller_text, in_loopback_namespace, ulaw_8k, word_recall};
+use common::server::{Server, bot_text, caller_text, in_loopback_namespace, pcm_8k, ulaw_8k, word_recall};
 use serde_json::Value;
 
+const JFK: &str = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
 const TIMIT: &str = "She had your dark suit in greasy wash water all year.";
 
 /// A scenario from tests/sipp with `[audio]` replaced (SIPp does not substitute inside rtp_stream).
@@ -129,4 +130,64 @@ fn shutdown_hangs_up_live_calls_and_keeps_their_records() {
         assert_eq!(detail["end_reason"], "the server is shutting down");
         assert!(store.event_count(&id).expect("count") > 3);
     }
+}
+
+/// baresip as a softphone: plays `clip` as its microphone, records what it hears (sndfile).
+fn baresip_config(dir: &Path, clip: &Path) -> std::path::PathBuf {
+    let conf = dir.join("baresip");
+    std::fs::create_dir_all(conf.join("rec")).expect("mkdir");
+    let config = format!(
+        "sip_listen 127.0.0.1:25070\nnet_interface 127.0.0.1\ndns_server 127.0.0.1:53\n\
+         audio_source aufile,{clip}\naudio_player aufile,/dev/null\naudio_alert aufile,/dev/null\n\
+         rtp_ports 41000-41100\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
+         module sndfile.so\nsnd_path {rec}\nmodule_app account.so\nmodule_app menu.so\n",
+        clip = clip.display(),
+        rec = conf.join("rec").display()
+    );
+    std::fs::write(conf.join("config"), config).expect("config");
+    std::fs::write(conf.join("accounts"), "<sip:caller@127.0.0.1:25070>;regint=0;audio_codecs=PCMU\n").expect("accounts");
+    conf
+}
+
+#[test]
+fn a_baresip_caller_hears_the_bot_and_is_understood() {
+    if !in_loopback_namespace("a_baresip_caller_hears_the_bot_and_is_understood") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(18080, 15060);
+    // JFK speaks over the greeting, then 15 s of silence while the bot answers (baresip hangs
+    // up when its file ends).
+    let speech = pcm_8k(Path::new(&common::data("en_asr/audio/jfk.wav")), dir.path());
+    let padded = dir.path().join("jfk_padded.wav");
+    let status = Command::new("sox").arg(&speech).arg(&padded).args(["pad", "0", "15"]).status().expect("sox");
+    assert!(status.success());
+    let conf = baresip_config(dir.path(), &padded);
+    let out = Command::new("baresip")
+        .arg("-f")
+        .arg(&conf)
+        .args(["-t", "24", "-e", &format!("/dial sip:shop@127.0.0.1:{}", server.sip_port)])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("baresip runs (apt install baresip-core)");
+    let log = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    assert!(out.status.success(), "baresip: {log}");
+    let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
+    let call = server.call(calls[0]["id"].as_str().expect("id"));
+    let heard = caller_text(&call);
+    assert!(word_recall(JFK, &heard) >= 0.8, "caller's words in the transcript: {heard:?}");
+    assert!(call["barge_ins"].as_u64() >= Some(1), "JFK stopped the greeting: {call:#}");
+    assert!(call["turns"].as_array().is_some_and(|t| t.len() >= 2), "the bot answered: {call:#}");
+    // What baresip decoded from our RTP: real audio, seconds of it, not silence.
+    let rec = std::fs::read_dir(conf.join("rec"))
+        .expect("recordings")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with("-dec.wav"))
+        .expect("baresip recorded what it heard");
+    let heard_audio = callbot::media::decode::decode_file(&rec).expect("a valid WAV");
+    let secs = heard_audio.duration_secs();
+    let rms = (heard_audio.samples.iter().map(|s| s * s).sum::<f32>() / heard_audio.samples.len().max(1) as f32).sqrt();
+    assert!(secs > 3.0 && rms > 0.02, "bot audio at the caller: {secs:.1} s, rms {rms:.3}");
+    assert!(server.stop().success());
 }
