@@ -53,6 +53,10 @@ impl std::fmt::Debug for Job {
 pub struct PoolConfig {
     pub workers: usize,
     pub threads_per_job: usize,
+    /// Threads for a final when nothing else is queued or running: it then has the machine to
+    /// itself, and nothing starts beside it until it is done (ggml's threads spin-wait, so a
+    /// multi-threaded job next to another one slows both badly). Halves a lone caller's wait.
+    pub solo_threads: usize,
     /// Finals waiting beyond this are refused (back-pressure to the caller).
     pub max_queued_finals: usize,
 }
@@ -60,7 +64,7 @@ pub struct PoolConfig {
 impl Default for PoolConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-        Self { workers: cores, threads_per_job: 1, max_queued_finals: 64 }
+        Self { workers: cores, threads_per_job: 1, solo_threads: cores.min(4), max_queued_finals: 64 }
     }
 }
 
@@ -91,6 +95,8 @@ struct Queues {
     finals: VecDeque<(Job, Instant)>,
     partials: VecDeque<(Job, Instant)>,
     idle_workers: usize,
+    /// A solo job is running: no other job starts.
+    solo: bool,
     closed: bool,
 }
 
@@ -122,18 +128,20 @@ impl AsrPool {
                 finals: VecDeque::new(),
                 partials: VecDeque::new(),
                 idle_workers: 0,
+                solo: false,
                 closed: false,
             }),
             ready: Condvar::new(),
             counters: Counters::default(),
             config,
         });
-        let mut handles = Vec::with_capacity(decoders.len());
+        let count = decoders.len();
+        let mut handles = Vec::with_capacity(count);
         for (i, decoder) in decoders.into_iter().enumerate() {
             let shared = Arc::clone(&shared);
             let handle = std::thread::Builder::new()
                 .name(format!("asr-{i}"))
-                .spawn(move || worker_loop(shared, decoder))
+                .spawn(move || worker_loop(shared, decoder, count))
                 .map_err(|e| AsrError::Whisper(format!("cannot start worker thread: {e}")))?;
             handles.push(handle);
         }
@@ -156,7 +164,7 @@ impl AsrPool {
                 q.finals.push_back((job, Instant::now()));
             }
             Priority::Early | Priority::Partial => {
-                if q.idle_workers <= q.finals.len() + q.partials.len() {
+                if q.solo || q.idle_workers <= q.finals.len() + q.partials.len() {
                     self.shared.counters.partials_refused.fetch_add(1, Ordering::Relaxed);
                     return Err(job);
                 }
@@ -212,13 +220,15 @@ fn lock(m: &Mutex<Queues>) -> std::sync::MutexGuard<'_, Queues> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn worker_loop(shared: Arc<Shared>, mut decoder: Box<dyn Transcriber>) {
+fn worker_loop(shared: Arc<Shared>, mut decoder: Box<dyn Transcriber>, workers: usize) {
     loop {
-        let (job, enqueued) = {
+        let (mut job, enqueued, solo) = {
             let mut q = lock(&shared.queues);
             q.idle_workers += 1;
             let next = loop {
-                if let Some(j) = q.finals.pop_front().or_else(|| q.partials.pop_front()) {
+                if !q.solo
+                    && let Some(j) = q.finals.pop_front().or_else(|| q.partials.pop_front())
+                {
                     break Some(j);
                 }
                 if q.closed {
@@ -226,14 +236,27 @@ fn worker_loop(shared: Arc<Shared>, mut decoder: Box<dyn Transcriber>) {
                 }
                 q = shared.ready.wait(q).unwrap_or_else(|e| e.into_inner());
             };
+            // Alone: every worker idle (this one included) and nothing else waiting.
+            let alone = q.idle_workers == workers && q.finals.is_empty() && q.partials.is_empty();
             q.idle_workers -= 1;
             match next {
-                Some(j) => j,
+                Some((job, enqueued)) => {
+                    let solo = alone && job.priority != Priority::Partial && shared.config.solo_threads > 1;
+                    q.solo = solo;
+                    (job, enqueued, solo)
+                }
                 None => return,
             }
         };
+        if solo {
+            job.options.threads = shared.config.solo_threads;
+        }
         let started = Instant::now();
         let result = decoder.decode(&job.pcm, &job.options);
+        if solo {
+            lock(&shared.queues).solo = false;
+            shared.ready.notify_all();
+        }
         let timing = JobTiming { queued: started - enqueued, decoding: started.elapsed() };
         let c = &shared.counters;
         c.decode_ms_total.fetch_add(timing.decoding.as_millis() as u64, Ordering::Relaxed);
@@ -264,9 +287,10 @@ mod tests {
     }
 
     impl Transcriber for GatedDecoder {
-        fn decode(&mut self, pcm: &[f32], _: &DecodeOptions) -> Result<Decoded, AsrError> {
+        fn decode(&mut self, pcm: &[f32], opts: &DecodeOptions) -> Result<Decoded, AsrError> {
             let tag = pcm.first().copied().unwrap_or(-1.0);
-            let _ = self.started.send(tag);
+            // A solo job (more than one thread) reports its tag plus 100.
+            let _ = self.started.send(if opts.threads > 1 { tag + 100.0 } else { tag });
             let _ = self.release.recv_timeout(Duration::from_secs(10));
             if tag < 0.0 {
                 return Err(AsrError::Whisper("bad clip".into()));
@@ -288,6 +312,11 @@ mod tests {
     }
 
     fn harness(workers: usize, max_queued_finals: usize) -> Harness {
+        harness_with(PoolConfig { workers, threads_per_job: 1, solo_threads: 1, max_queued_finals })
+    }
+
+    fn harness_with(config: PoolConfig) -> Harness {
+        let workers = config.workers;
         let (started_tx, started) = unbounded();
         let (release, release_rx) = unbounded();
         let decoders = (0..workers)
@@ -296,7 +325,6 @@ mod tests {
                     as Box<dyn Transcriber>
             })
             .collect();
-        let config = PoolConfig { workers, threads_per_job: 1, max_queued_finals };
         let pool = AsrPool::with_decoders(decoders, config).unwrap();
         let (done_tx, done) = unbounded();
         let h = Harness { pool, started, release, done, done_tx };
@@ -401,5 +429,19 @@ mod tests {
         let mut tags: Vec<f32> = done.iter().map(|(t, _)| t).collect();
         tags.sort_by(f32::total_cmp);
         assert_eq!(tags, vec![1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn a_lone_final_gets_every_thread_and_nothing_starts_beside_it() {
+        let h = harness_with(PoolConfig { workers: 2, threads_per_job: 1, solo_threads: 2, max_queued_finals: 8 });
+        h.pool.submit(h.job(1.0, Priority::Final)).unwrap();
+        assert_eq!(h.started.recv_timeout(Duration::from_secs(5)), Ok(101.0), "solo: two threads");
+        assert!(h.pool.submit(h.job(2.0, Priority::Partial)).is_err(), "no partial beside a solo job");
+        h.pool.submit(h.job(3.0, Priority::Final)).unwrap();
+        assert!(h.started.recv_timeout(Duration::from_millis(200)).is_err(), "the next final waits");
+        h.release.send(()).unwrap();
+        let next = h.started.recv_timeout(Duration::from_secs(5));
+        assert!(matches!(next, Ok(3.0) | Ok(103.0)), "then runs: {next:?}");
+        h.release.send(()).unwrap();
     }
 }

@@ -112,8 +112,15 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         events
     }
 
-    fn complete(&mut self, (utterance, priority, attempt, result, _timing): Completed) -> Vec<AsrEvent> {
+    fn complete(&mut self, (utterance, priority, attempt, result, timing): Completed) -> Vec<AsrEvent> {
         self.in_flight -= 1;
+        tracing::debug!(
+            utterance,
+            ?priority,
+            queued_ms = timing.queued.as_millis() as u64,
+            decode_ms = timing.decoding.as_millis() as u64,
+            "decode done"
+        );
         let out = self.recognizer.on_result(utterance, priority, attempt, result);
         self.dispatch(out)
     }

@@ -32,6 +32,9 @@ pub struct StreamConfig {
     pub condition_on_previous_text: bool,
     /// Encoder context beyond each clip, in 20 ms frames (see `DecodeOptions::context_margin`).
     pub context_margin: u32,
+    /// The same for partials: less context, so a partial costs a third as much and is done
+    /// before the final needs the worker (partials are only shown, and checked for barge-in).
+    pub partial_context_margin: u32,
     /// Beam width for finals (partials are always greedy); 1 is greedy.
     pub final_beam_size: usize,
     /// Audio from before each utterance that Whisper hears as context (its words are dropped):
@@ -51,6 +54,7 @@ impl Default for StreamConfig {
             lag_warning_ms: 4000,
             condition_on_previous_text: false,
             context_margin: super::engine::DEFAULT_CONTEXT_MARGIN,
+            partial_context_margin: 32,
             final_beam_size: 1,
             left_context_ms: 2000,
             end_on_complete: true,
@@ -407,8 +411,10 @@ impl StreamingRecognizer {
     fn maybe_request_partial(&mut self) {
         let interval = samples(self.cfg.partial_interval_ms);
         let now = self.chunks_done * CHUNK as u64;
+        // Not once the caller has gone quiet: a partial then only holds up the early final.
+        let voiced_now = self.endpointer.voice_end() == Some(self.chunks_done);
         let Some(open) = self.open.as_mut() else { return };
-        if interval == 0 || open.partial_in_flight || now - open.last_partial_at < interval {
+        if interval == 0 || open.partial_in_flight || now - open.last_partial_at < interval || !voiced_now {
             return;
         }
         open.partial_in_flight = true;
@@ -421,7 +427,8 @@ impl StreamingRecognizer {
     fn request(&mut self, utterance: u64, priority: Priority, attempt: u32, pcm: Vec<f32>, context_ms: u64) {
         let mut options = DecodeOptions::new(self.language, Window::Utterance);
         options.context_ms = context_ms;
-        options.context_margin = self.cfg.context_margin;
+        options.context_margin =
+            if priority == Priority::Partial { self.cfg.partial_context_margin } else { self.cfg.context_margin };
         if priority != Priority::Partial {
             options.beam_size = self.cfg.final_beam_size.max(1);
         }

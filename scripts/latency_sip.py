@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Voice-to-voice latency of a SIP call, measured at the caller.
+
+A minimal SIP/RTP caller (UDP, PCMU): it dials callbot, waits for the greeting to end, then for
+each recording: streams it in real time as RTP, notes when its speech ends (last 20 ms frame
+above -40 dBFS), and times the first audible RTP packet of the bot's answer after that. Prints
+one line per utterance and p50/p95.
+
+  python3 scripts/latency_sip.py --server 127.0.0.1:5060 CLIP.wav [CLIP.wav ...]
+
+Run it (and the server) inside a loopback-only namespace; see docs/benchmarks.md.
+"""
+import argparse
+import audioop
+import os
+import random
+import select
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import wave
+
+FRAME = 160  # 20 ms at 8 kHz
+LOUD = 10 ** (-40 / 20) * 32768  # -40 dBFS in 16-bit units
+
+
+def load_8k(path):
+    """16-bit mono 8 kHz samples of any recording (via sox)."""
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "clip.wav")
+        subprocess.run(["sox", path, "-e", "signed-integer", "-b", "16", "-r", "8000", "-c", "1", out], check=True)
+        with wave.open(out) as w:
+            return w.readframes(w.getnframes())
+
+
+def sip_message(lines, body=""):
+    return ("\r\n".join(lines + [f"Content-Length: {len(body.encode())}", "", ""]) + body).encode()
+
+
+class Call:
+    def __init__(self, server, local_ip="127.0.0.1"):
+        self.server = server
+        self.sip = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sip.bind((local_ip, 0))
+        self.rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.rtp.bind((local_ip, 0))
+        self.local_ip = local_ip
+        self.call_id = f"{random.getrandbits(64):x}@{local_ip}"
+        self.tag = f"{random.getrandbits(32):x}"
+        self.seq, self.ts, self.ssrc = random.getrandbits(16), random.getrandbits(32), random.getrandbits(32)
+        self.remote_rtp = None
+        self.to_hdr = None
+
+    def invite(self):
+        sip_port, rtp_port = self.sip.getsockname()[1], self.rtp.getsockname()[1]
+        host, port = self.server
+        sdp = (f"v=0\r\no=- 1 1 IN IP4 {self.local_ip}\r\ns=-\r\nc=IN IP4 {self.local_ip}\r\nt=0 0\r\n"
+               f"m=audio {rtp_port} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=ptime:20\r\na=sendrecv\r\n")
+        self.via = f"Via: SIP/2.0/UDP {self.local_ip}:{sip_port};branch=z9hG4bK{random.getrandbits(48):x};rport"
+        self.from_hdr = f"From: <sip:latency@{self.local_ip}:{sip_port}>;tag={self.tag}"
+        self.uri = f"sip:shop@{host}:{port}"
+        msg = sip_message([f"INVITE {self.uri} SIP/2.0", self.via, self.from_hdr, f"To: <{self.uri}>",
+                           f"Call-ID: {self.call_id}", "CSeq: 1 INVITE", f"Contact: <sip:latency@{self.local_ip}:{sip_port}>",
+                           "Max-Forwards: 70", "Content-Type: application/sdp"], sdp)
+        self.sip.sendto(msg, self.server)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            data, _ = self.sip.recvfrom(65535)
+            text = data.decode(errors="replace")
+            status = text.split(" ", 2)[1]
+            if status.startswith("2"):
+                head, _, body = text.partition("\r\n\r\n")
+                self.to_hdr = next(l for l in head.split("\r\n") if l.lower().startswith("to:"))
+                ip = next(l for l in body.split("\r\n") if l.startswith("c=")).split()[-1]
+                port = int(next(l for l in body.split("\r\n") if l.startswith("m=audio")).split()[1])
+                self.remote_rtp = (ip, port)
+                self.sip.sendto(sip_message([f"ACK {self.uri} SIP/2.0", self.via.replace("branch=", "branch=z9hG4bKack"),
+                                             self.from_hdr, self.to_hdr, f"Call-ID: {self.call_id}", "CSeq: 1 ACK",
+                                             "Max-Forwards: 70"]), self.server)
+                return
+            if not status.startswith("1"):
+                sys.exit(f"call refused: {text.splitlines()[0]}")
+        sys.exit("no answer to INVITE")
+
+    def bye(self):
+        self.sip.sendto(sip_message([f"BYE {self.uri} SIP/2.0", self.via.replace("branch=", "branch=z9hG4bKbye"),
+                                     self.from_hdr, self.to_hdr, f"Call-ID: {self.call_id}", "CSeq: 2 BYE",
+                                     "Max-Forwards: 70"]), self.server)
+
+    def send_frame(self, pcm16):
+        payload = audioop.lin2ulaw(pcm16, 2)
+        header = struct.pack("!BBHII", 0x80, 0, self.seq & 0xFFFF, self.ts & 0xFFFFFFFF, self.ssrc)
+        self.rtp.sendto(header + payload, self.remote_rtp)
+        self.seq += 1
+        self.ts += FRAME
+
+    def loud_packet(self, timeout):
+        """Waits up to `timeout` s for an RTP packet; returns (arrival, loud?) or None."""
+        r, _, _ = select.select([self.rtp], [], [], max(timeout, 0))
+        if not r:
+            return None
+        data, _ = self.rtp.recvfrom(2048)
+        at = time.monotonic()
+        payload = data[12:]
+        return at, len(payload) > 0 and audioop.rms(audioop.ulaw2lin(payload, 2), 2) > LOUD
+
+    def stream(self, pcm, on_packet):
+        """Sends `pcm` paced at 20 ms; returns the send time of its last loud frame."""
+        start, last_loud = time.monotonic(), None
+        for i in range(0, len(pcm) // 2, FRAME):
+            frame = pcm[i * 2:(i + FRAME) * 2].ljust(FRAME * 2, b"\0")
+            due = start + (i // FRAME) * 0.020
+            while True:
+                left = due - time.monotonic()
+                if left <= 0:
+                    break
+                got = self.loud_packet(left)
+                if got:
+                    on_packet(got)
+            self.send_frame(frame)
+            if audioop.rms(frame, 2) > LOUD:
+                last_loud = time.monotonic()
+        return last_loud
+
+    def silence_until_quiet(self, quiet_s, limit_s):
+        """Keeps sending silence until no RTP arrives for `quiet_s` (the bot finished)."""
+        end, last = time.monotonic() + limit_s, time.monotonic()
+        silence = b"\0" * FRAME * 2
+        next_send = time.monotonic()
+        while time.monotonic() < end and time.monotonic() - last < quiet_s:
+            got = self.loud_packet(max(0, next_send - time.monotonic()))
+            if got:
+                last = got[0]
+            if time.monotonic() >= next_send:
+                self.send_frame(silence)
+                next_send += 0.020
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
+    ap.add_argument("--server", default="127.0.0.1:5060")
+    ap.add_argument("clips", nargs="+")
+    args = ap.parse_args()
+    host, port = args.server.rsplit(":", 1)
+    call = Call((host, int(port)))
+    call.invite()
+    call.silence_until_quiet(1.0, 30)  # the greeting
+    latencies = []
+    for clip in args.clips:
+        pcm = load_8k(clip)
+        first_loud = []
+        eos = call.stream(pcm, lambda p: None)
+        # The answer: first loud packet after the end of speech, sending silence meanwhile.
+        silence, next_send, deadline = b"\0" * FRAME * 2, time.monotonic(), time.monotonic() + 15
+        while not first_loud and time.monotonic() < deadline:
+            got = call.loud_packet(max(0, next_send - time.monotonic()))
+            if got and got[1]:
+                first_loud.append(got[0])
+            if time.monotonic() >= next_send:
+                call.send_frame(silence)
+                next_send += 0.020
+        if first_loud:
+            ms = (first_loud[0] - eos) * 1000
+            latencies.append(ms)
+            print(f"{os.path.basename(clip):45s} {ms:7.0f} ms")
+        else:
+            print(f"{os.path.basename(clip):45s}  no answer")
+        call.silence_until_quiet(0.8, 30)
+    call.bye()
+    if latencies:
+        latencies.sort()
+        p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
+        print(f"voice-to-voice latency: n {len(latencies)} p50 {statistics.median(latencies):.0f} ms "
+              f"p95 {p95:.0f} ms min {latencies[0]:.0f} max {latencies[-1]:.0f}")
+
+
+if __name__ == "__main__":
+    main()
