@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PROFILE=${PROFILE:-release}
 MODELS=${CALLBOT_MODELS:-tiny.en base}
 APT_PACKAGES=(build-essential cmake clang libclang-dev pkg-config libssl-dev ca-certificates curl
-              python3 python3-pip espeak-ng sox iproute2 sip-tester baresip-core)
+              python3 python3-pip espeak-ng sox iproute2 sip-tester baresip-core libopus-dev python3-aiortc chromium nodejs npm)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 

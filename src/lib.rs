@@ -19,3 +19,4 @@ pub mod sip;
 pub mod store;
 pub mod tts;
 pub mod web;
+pub mod webrtc;

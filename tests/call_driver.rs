@@ -43,12 +43,12 @@ async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
     speech.extend(caller_audio_8k("en_asr/audio/jfk.wav"));
     speech.extend(vec![0.0f32; 8000 * 4]);
     let sender = tokio::spawn(async move {
-        let mut enc = AudioEncoder::new(Codec::Pcmu);
+        let mut enc = AudioEncoder::new(Codec::Pcmu).expect("encoder");
         let mut tick = tokio::time::interval(Duration::from_millis(20));
         for (i, frame) in speech.chunks(160).enumerate() {
             tick.tick().await;
             let mut payload = Vec::new();
-            enc.encode(frame, &mut payload);
+            enc.encode(frame, &mut payload).expect("encodes");
             let header = RtpHeader { payload_type: 0, sequence: i as u16, timestamp: 160 * i as u32, ssrc: 42, marker: i == 0, ..RtpHeader::default() };
             let mut dgram = Vec::new();
             header.write(&mut dgram).expect("header");
@@ -60,7 +60,7 @@ async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
         in_tx
     });
 
-    let mut dec = AudioDecoder::new(Codec::Pcmu);
+    let mut dec = AudioDecoder::new(Codec::Pcmu).expect("decoder");
     let mut bot_audio = Vec::new();
     let (mut barged, mut heard, mut answered) = (false, None, false);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);

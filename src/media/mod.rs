@@ -1,13 +1,15 @@
 //! Audio handling shared by every path: decoding files, resampling to the 16 kHz the
 //! recogniser works at, and voice activity detection.
 //!
-//! - [`codec`]: the call codecs (G.711 µ-law/A-law) behind one decoder/encoder type.
+//! - [`codec`]: the call codecs (G.711 µ-law/A-law, Opus) behind one decoder/encoder type.
+//! - [`opus`]: Opus at 48 kHz with loss concealment and in-band FEC (libopus).
 //! - [`decode`]: WAV/FLAC (any rate, any channel count) → mono f32.
 //! - [`resample`]: whole-buffer and streaming sample-rate conversion (rubato).
 //! - [`vad`]: per-chunk voice scores (earshot).
 
 pub mod codec;
 pub mod decode;
+pub mod opus;
 pub mod resample;
 pub mod vad;
 

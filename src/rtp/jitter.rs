@@ -260,6 +260,12 @@ impl JitterBuffer {
         self.pop_next()
     }
 
+    /// The payload of the frame the next `pop` will play, if it is here: after a `Lost`, the
+    /// packet that may carry a copy of the lost one (Opus in-band FEC).
+    pub fn next_payload(&self) -> Option<&[u8]> {
+        self.packets.get(&self.next_seq?).map(Vec::as_slice)
+    }
+
     /// Plays the frame at `next_seq`, or `Lost` if it is missing (later frames being buffered).
     fn pop_next(&mut self) -> Frame {
         let Some(next) = self.next_seq else {

@@ -4,6 +4,7 @@
 //! - [`config`]: `callbot.toml` and its environment overrides.
 //! - [`calls`]: starting call drivers and keeping a handle on each (hang-up, shutdown).
 //! - [`sip`]: the SIP endpoint: UDP and TCP sockets around the sans-IO user agent.
+//! - [`webrtc`]: WebRTC callers: an SDP offer (from the web page) becomes a call.
 //!
 //! Shutdown (Ctrl-C or SIGTERM): stop taking calls, hang up every live call, wait for each to
 //! end, then drain the call store, so no call record is lost.
@@ -11,6 +12,7 @@
 pub mod calls;
 pub mod config;
 pub mod sip;
+pub mod webrtc;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -113,7 +115,11 @@ pub async fn serve(cfg: ServerConfig, loaded: Loaded) -> anyhow::Result<()> {
     let hub = calls::CallHub::new(services);
     let http = tokio::net::TcpListener::bind(cfg.http).await.with_context(|| format!("HTTP on {}", cfg.http))?;
     let sip = sip::SipEndpoint::start(&cfg, Arc::clone(&hub)).await?;
-    let state = crate::web::AppState { hub: Arc::clone(&hub), store: Arc::new(store) };
+    let webrtc = crate::webrtc::WebRtcConfig {
+        udp_addrs: vec![std::net::SocketAddr::new(cfg.media_ip()?, 0)],
+        ..Default::default()
+    };
+    let state = crate::web::AppState { hub: Arc::clone(&hub), store: Arc::new(store), webrtc: Arc::new(webrtc) };
     eprintln!(
         "callbot is answering: http://{} (API: /api/calls), sip:{} (UDP and TCP). Ctrl-C stops it.",
         http.local_addr()?,
@@ -151,4 +157,17 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+/// Tags, branches, call ids and SSRCs must not be guessable across restarts.
+pub(crate) fn random_seed() -> u64 {
+    use std::io::Read;
+    let mut bytes = [0u8; 8];
+    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
+        Ok(()) => u64::from_le_bytes(bytes),
+        Err(_) => {
+            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+            now.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)
+        }
+    }
 }

@@ -7,7 +7,6 @@
 //! come from once they come, else to the address in their SDP.
 
 use std::collections::HashMap;
-use std::io::Read;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
@@ -76,18 +75,18 @@ impl SipEndpoint {
             advertise,
             ring_delay: std::time::Duration::ZERO,
             answer_timeout: GIVE_UP,
-            codecs: vec![sdp::Codec::Pcmu, sdp::Codec::Pcma],
+            codecs: vec![sdp::Codec::Pcmu, sdp::Codec::Pcma, sdp::Codec::Opus],
             max_calls: cfg.max_calls,
         };
         let core = Core {
-            uas: Uas::new(uas_cfg, random_seed()),
+            uas: Uas::new(uas_cfg, super::random_seed()),
             udp,
             conns: HashMap::new(),
             calls: HashMap::new(),
             hub,
             media_ip,
             input: input.clone(),
-            next_seed: random_seed(),
+            next_seed: super::random_seed(),
         };
         let core = tokio::spawn(core.run(rx));
         Ok(Self { local, input, core })
@@ -229,8 +228,7 @@ impl Core {
         let codec = match media.codec {
             sdp::Codec::Pcmu => Codec::Pcmu,
             sdp::Codec::Pcma => Codec::Pcma,
-            // Not offered in our SDP (see `UasConfig::codecs`), so never negotiated.
-            sdp::Codec::Opus => return,
+            sdp::Codec::Opus => Codec::Opus,
         };
         let format = MediaFormat { codec, payload_type: media.payload_type, dtmf_payload_type: media.dtmf_payload_type };
         let (in_tx, in_rx) = mpsc::channel(RTP_QUEUE);
@@ -367,17 +365,5 @@ async fn accept_tcp(listener: TcpListener, input: mpsc::UnboundedSender<Input>) 
             }
             let _ = input.send(Input::Closed(conn));
         });
-    }
-}
-
-/// Tags, branches and SSRCs must not be guessable across restarts.
-fn random_seed() -> u64 {
-    let mut bytes = [0u8; 8];
-    match std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut bytes)) {
-        Ok(()) => u64::from_le_bytes(bytes),
-        Err(_) => {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-            now.as_nanos() as u64 ^ u64::from(std::process::id()).rotate_left(32)
-        }
     }
 }

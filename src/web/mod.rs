@@ -23,7 +23,11 @@ use crate::store::CallStore;
 pub struct AppState {
     pub hub: Arc<CallHub>,
     pub store: Arc<CallStore>,
+    pub webrtc: Arc<crate::webrtc::WebRtcConfig>,
 }
+
+/// The "Call us" page: call button, mute, hang-up, live transcript, English and Chinese.
+const CALL_PAGE: &str = include_str!("call.html");
 
 /// API errors: a status and a message for the client; internals stay in the log.
 #[derive(Debug, thiserror::Error)]
@@ -32,12 +36,24 @@ pub enum ApiError {
     NoSuchCall(String),
     #[error("the call record could not be read")]
     Store(#[from] crate::store::StoreError),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not taking calls: the server is shutting down")]
+    ShuttingDown,
+    #[error("the call could not be set up")]
+    Setup(String),
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = match &self {
             ApiError::NoSuchCall(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Setup(why) => {
+                tracing::error!("WebRTC call setup: {why}");
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             ApiError::Store(e) => {
                 tracing::error!("call store: {e}");
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -49,12 +65,45 @@ impl IntoResponse for ApiError {
 
 pub fn app(state: AppState) -> Router {
     Router::new()
+        .route("/", get(|| async { axum::response::Html(CALL_PAGE) }))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/api/webrtc/offer", axum::routing::post(webrtc_offer))
         .route("/api/calls", get(list_calls))
         .route("/api/calls/{id}", get(get_call))
         .route("/api/calls/{id}/events", get(call_events))
         .route("/api/events", get(all_events))
         .with_state(state)
+}
+
+#[derive(serde::Deserialize)]
+struct Offer {
+    sdp: String,
+    #[serde(rename = "type")]
+    kind: String,
+    /// The language the caller picked on the page; default: the dialplan's.
+    #[serde(default)]
+    lang: Option<crate::lang::Lang>,
+}
+
+/// `{"sdp", "type": "offer"}` → `{"sdp", "type": "answer", "call_id"}`. The answer carries
+/// every candidate (gathering completes first), so the client needs no trickle ICE.
+async fn webrtc_offer(State(s): State<AppState>, body: Result<Json<Offer>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
+    let Json(offer) = body.map_err(|e| ApiError::BadRequest(format!("expected {{\"sdp\": \"...\", \"type\": \"offer\"}}: {e}")))?;
+    if offer.kind != "offer" {
+        return Err(ApiError::BadRequest(format!("type must be \"offer\", not {:?}", offer.kind)));
+    }
+    if !s.hub.accepting() {
+        return Err(ApiError::ShuttingDown);
+    }
+    let seed = crate::server::random_seed();
+    let (sdp, call_id) = crate::server::webrtc::answer_offer(&s.hub, &s.webrtc, &offer.sdp, offer.lang, seed)
+        .await
+        .map_err(|e| match e {
+            crate::webrtc::WebRtcError::InvalidOffer(why) => ApiError::BadRequest(format!("invalid offer: {why}")),
+            crate::webrtc::WebRtcError::Negotiation { .. } => ApiError::BadRequest(e.to_string()),
+            other => ApiError::Setup(other.to_string()),
+        })?;
+    Ok(Json(serde_json::json!({ "sdp": sdp, "type": "answer", "call_id": call_id })).into_response())
 }
 
 async fn list_calls(State(s): State<AppState>) -> impl IntoResponse {

@@ -93,8 +93,8 @@ impl MediaPipeline {
         Ok(Self {
             format,
             jitter,
-            decoder: AudioDecoder::new(codec),
-            encoder: AudioEncoder::new(codec),
+            decoder: AudioDecoder::new(codec)?,
+            encoder: AudioEncoder::new(codec)?,
             dtmf: DtmfDetector::new(),
             to_asr: StreamResampler::new(codec.sample_rate(), SAMPLE_RATE)?,
             sender: RtpSender::new(sender_cfg, seed)?,
@@ -172,7 +172,10 @@ impl MediaPipeline {
             }
             Frame::Lost => {
                 self.stats.frames_lost += 1;
-                self.decoder.conceal(&mut self.decoded);
+                match self.jitter.next_payload() {
+                    Some(next) => self.decoder.recover(next, &mut self.decoded),
+                    None => self.decoder.conceal(&mut self.decoded),
+                }
             }
             Frame::Nothing => self.decoded.resize(frame, 0.0),
         }
@@ -181,10 +184,11 @@ impl MediaPipeline {
         match self.playout.next_frame(frame, &mut tick.playback) {
             Some(pcm) => {
                 let mut payload = Vec::with_capacity(frame);
-                self.encoder.encode(&pcm, &mut payload);
-                tick.rtp = Some(self.sender.packetize(now_ms, &payload));
-                self.stats.packets_out += 1;
-                self.sending = true;
+                if self.encoder.encode(&pcm, &mut payload).is_ok() {
+                    tick.rtp = Some(self.sender.packetize(now_ms, &payload));
+                    self.stats.packets_out += 1;
+                    self.sending = true;
+                }
             }
             None if self.sending => {
                 self.sender.end_talkspurt();

@@ -17,7 +17,7 @@ fn packet(pt: u8, seq: u16, ts: u32, marker: bool, payload: &[u8]) -> Vec<u8> {
 fn tone_frame(i: usize) -> Vec<u8> {
     let pcm: Vec<f32> = (0..160).map(|n| 0.5 * (((i * 160 + n) as f32) * 0.2).sin()).collect();
     let mut out = Vec::new();
-    AudioEncoder::new(Codec::Pcmu).encode(&pcm, &mut out);
+    AudioEncoder::new(Codec::Pcmu).expect("encoder").encode(&pcm, &mut out).expect("encodes");
     out
 }
 
