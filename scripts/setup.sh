@@ -39,3 +39,8 @@ if [ "$PROFILE" = release ]; then cargo build --release --locked; else cargo bui
 echo "==> fetching models: $MODELS"
 # shellcheck disable=SC2086
 "target/$PROFILE/callbot" models fetch $MODELS
+
+if [ ! -d tests/peers/node_modules/playwright-core ]; then
+  echo "==> installing the test peers' npm packages (playwright-core, drives the system Chromium)"
+  (cd tests/peers && npm ci --no-audit --no-fund --silent)
+fi

@@ -51,6 +51,28 @@ fn an_aiortc_caller_talks_to_the_bot() {
 }
 
 #[test]
+fn a_browser_calls_through_the_call_us_page() {
+    if !in_loopback_namespace("a_browser_calls_through_the_call_us_page") {
+        return;
+    }
+    let mut server = Server::start(18080, 15060);
+    let out = Command::new("node")
+        .arg(peer_script("chromium_caller.mjs"))
+        .args(["--url", &server.http, "--wav", &common::data("en_asr/audio/jfk.wav"), "--seconds", "22"])
+        .output()
+        .expect("node runs (apt install nodejs chromium; npm install in tests/peers)");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "chromium caller: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_str(stdout.lines().last().unwrap_or("")).expect("a JSON report");
+    // The page itself showed the live transcript of both sides.
+    let shown = report["transcript"].as_str().unwrap_or("");
+    assert!(common::words(shown).contains("your country"), "page transcript: {shown}");
+    assert!(shown.contains("Bot:") && shown.contains("You:"), "page transcript: {shown}");
+    check_call(&server, &report);
+    assert!(server.stop().success());
+}
+
+#[test]
 fn a_bad_offer_is_a_clear_400_and_the_server_carries_on() {
     if !in_loopback_namespace("a_bad_offer_is_a_clear_400_and_the_server_carries_on") {
         return;
