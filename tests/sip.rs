@@ -191,3 +191,31 @@ fn a_baresip_caller_hears_the_bot_and_is_understood() {
     assert!(secs > 3.0 && rms > 0.02, "bot audio at the caller: {secs:.1} s, rms {rms:.3}");
     assert!(server.stop().success());
 }
+
+#[test]
+fn a_mandarin_caller_is_answered_in_mandarin() {
+    if !in_loopback_namespace("a_mandarin_caller_is_answered_in_mandarin") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(18080, 15060);
+    let audio = ulaw_8k(Path::new(&common::data("zh_asr/audio/modelscope_asr_example_zh.wav")), dir.path());
+    // The greeting offers Chinese on key 2: the caller presses it, then speaks Mandarin.
+    let sf = scenario("uac_dtmf2_speech.xml", Some(&audio), dir.path());
+    let (ok, out) = sipp(&server, &sf, 1, 1, 25_000, dir.path());
+    assert!(ok, "SIPp call failed:\n{out}\n{}", server.log());
+    let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
+    let call = server.call(calls[0]["id"].as_str().expect("id"));
+    assert_eq!(call["dtmf"], "2", "{call:#}");
+    let heard = caller_text(&call);
+    let cjk = |t: &str| t.chars().filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c)).count();
+    assert!(cjk(&heard) >= 8, "Mandarin transcribed as Mandarin: {heard:?}");
+    assert_eq!(call["lang"], "zh", "the call went on in Mandarin: {call:#}");
+    // Turn 1 greets again in Mandarin (the key press); turn 2 answers what was said.
+    let turns = call["turns"].as_array().cloned().unwrap_or_default();
+    assert!(turns.len() >= 3, "greeting, Mandarin greeting, answer: {call:#}");
+    for turn in &turns[1..] {
+        assert!(cjk(turn["say"].as_str().unwrap_or("")) >= 4, "the bot spoke Mandarin: {turn:#}");
+    }
+    assert!(server.stop().success());
+}

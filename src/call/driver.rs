@@ -38,6 +38,10 @@ pub struct CallServices {
     pub session: SessionConfig,
     /// No RTP from the caller for this long ends the call.
     pub media_timeout: Duration,
+    /// Recognise the caller's first utterance with the multilingual model in language-detection
+    /// mode, then carry on in the language heard: a Mandarin caller on an English hotline is
+    /// answered in Mandarin from the first turn. (Later switches: the words themselves, or keys.)
+    pub identify_language: bool,
 }
 
 impl CallServices {
@@ -90,6 +94,8 @@ struct Driver {
     tts_tx: mpsc::UnboundedSender<TtsChunk>,
     /// Synthesis still running, by turn, so a barge-in can stop it.
     synthesizing: Vec<(u64, Canceller)>,
+    /// The first utterance is being recognised in language-detection mode.
+    identifying: bool,
     end: Option<CallEnd>,
 }
 
@@ -114,7 +120,9 @@ pub async fn run_call(
         }
     };
     let wake = Arc::new(Notify::new());
-    let (pool, language) = services.asr(info.lang);
+    let identifying = services.identify_language;
+    let (pool, language) =
+        if identifying { (Arc::clone(&services.asr_zh), Language::Auto) } else { services.asr(info.lang) };
     let recognizer = StreamingRecognizer::new(services.stream.clone(), language);
     let notify = Arc::clone(&wake);
     let asr = StreamSession::new(pool, recognizer).with_notify(Arc::new(move || notify.notify_one()));
@@ -136,6 +144,7 @@ pub async fn run_call(
         outbound: link.outbound,
         tts_tx,
         synthesizing: Vec::new(),
+        identifying,
         end: None,
     };
     let mut inbound = link.inbound;
@@ -245,6 +254,19 @@ impl Driver {
 
     fn asr_events(&mut self, events: Vec<AsrEvent>) {
         for event in events {
+            if let AsrEvent::Final { language, .. } = &event
+                && self.identifying
+            {
+                // Heard: from now on the fast model for English, the multilingual one for Mandarin.
+                self.identifying = false;
+                let lang = match language.as_str() {
+                    "zh" => Lang::Zh,
+                    "en" => Lang::En,
+                    _ => self.info.lang,
+                };
+                let (pool, language) = self.services.asr(lang);
+                self.asr.switch(pool, language);
+            }
             let now = self.now_ms();
             let out = self.session.handle(now, Input::Asr(event));
             self.apply(out);

@@ -45,12 +45,16 @@ pub struct AsrConfig {
     pub model_zh: String,
     /// Decoder threads per model; default: one per core.
     pub workers: Option<usize>,
+    /// Detect the language of each caller's first utterance (with `model_zh`), then go on in it.
+    /// Off by default: whisper.cpp's language detection encodes a full 30 s window, about 9 s
+    /// per utterance with `base` on one core of a small box (docs/benchmarks.md).
+    pub identify_language: bool,
     pub stream: StreamConfig,
 }
 
 impl Default for AsrConfig {
     fn default() -> Self {
-        Self { models_dir: None, model_en: "tiny.en".into(), model_zh: "base".into(), workers: None, stream: StreamConfig::default() }
+        Self { models_dir: None, model_en: "tiny.en".into(), model_zh: "base".into(), workers: None, identify_language: false, stream: StreamConfig::default() }
     }
 }
 

@@ -79,6 +79,7 @@ pub fn load(cfg: &ServerConfig) -> anyhow::Result<Loaded> {
         calls: Arc::new(Calls::new(Some(writer.sender()))),
         session: Default::default(),
         media_timeout: Duration::from_secs(cfg.media_timeout_s),
+        identify_language: cfg.asr.identify_language,
     });
     Ok(Loaded { services, store, writer })
 }
