@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 PROFILE=${PROFILE:-release}
 MODELS=${CALLBOT_MODELS:-tiny.en base}
 APT_PACKAGES=(build-essential cmake clang libclang-dev pkg-config libssl-dev ca-certificates curl
-              python3 python3-pip espeak-ng sox iproute2 sip-tester baresip-core libopus-dev python3-aiortc chromium nodejs npm)
+              python3 python3-pip espeak-ng sox iproute2 sip-tester baresip-core libopus-dev python3-aiortc chromium nodejs)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -22,6 +22,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "==> installing apt packages: ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Debian's npm is its own package; NodeSource's nodejs bundles npm and conflicts with it.
+if ! command -v npm >/dev/null 2>&1; then
+  echo "==> installing npm"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
