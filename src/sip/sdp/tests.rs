@@ -26,7 +26,7 @@ a=rtpmap:8 PCMA/8000\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/800
 fn answers_sipp_with_pcmu() {
     let (sdp, n) = answer(SIPP_OFFER.as_bytes(), &cfg(vec![Codec::Pcmu, Codec::Pcma])).expect("answer");
     assert_eq!((n.codec, n.payload_type, n.dtmf_payload_type), (Codec::Pcmu, 0, None));
-    assert_eq!(n.remote_rtp, "127.0.0.1:6000".parse().expect("addr"));
+    assert_eq!(n.remote_rtp, "127.0.0.1:6000".parse::<SocketAddr>().expect("addr"));
     assert!(sdp.contains("m=audio 40000 RTP/AVP 0\r\n"), "{sdp}");
 }
 
@@ -107,7 +107,7 @@ fn exposes_ptime_fmtp_and_media_level_address() {
 m=audio 5004 RTP/AVPF 109 110\r\nc=IN IP6 2001:db8::7\r\na=rtpmap:109 opus/48000/2\r\n\
 a=fmtp:109 maxplaybackrate=16000; useinbandfec=1;usedtx\r\na=rtpmap:110 telephone-event/48000\r\na=ptime:40\r\n";
     let (sdp, n) = answer(offer.as_bytes(), &[Codec::Pcmu, Codec::Opus]).expect("answer");
-    assert_eq!(n.remote_rtp, "[2001:db8::7]:5004".parse().expect("addr"));
+    assert_eq!(n.remote_rtp, "[2001:db8::7]:5004".parse::<SocketAddr>().expect("addr"));
     assert_eq!((n.ptime, n.dtmf_payload_type), (Some(40), Some(110)));
     assert_eq!(n.fmtp_param("maxplaybackrate"), Some("16000"));
     assert_eq!(n.fmtp_param("useinbandfec"), Some("1"));
