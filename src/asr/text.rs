@@ -1,6 +1,8 @@
 //! Clean-up of raw Whisper text: Simplified Chinese for Mandarin, removal of the phrases Whisper
 //! invents on noise or silence, and collapse of the loops short clips sometimes fall into.
 
+use crate::nlu::numbers::is_cjk;
+
 /// Phrases Whisper is known to produce on silence, music or noise (learned from subtitle data).
 /// Dropped only when the decoder itself doubted there was speech, so a caller who really says
 /// "thank you" is kept.
@@ -52,10 +54,6 @@ pub fn looks_complete(text: &str) -> bool {
     let last_word = body.rsplit(|c: char| c.is_whitespace()).next().unwrap_or("").to_lowercase();
     let last_word = last_word.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'');
     !last_word.is_empty() && !DANGLING_EN.contains(&last_word)
-}
-
-fn is_cjk(c: char) -> bool {
-    matches!(c as u32, 0x4E00..=0x9FFF | 0x3400..=0x4DBF)
 }
 
 /// True when the text is one of Whisper's stock inventions and the evidence for speech is weak.
