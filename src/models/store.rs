@@ -44,18 +44,23 @@ pub struct InstalledModel {
     pub status: String,
 }
 
+/// `$XDG_DATA_HOME`, else `~/.local/share`, else the current directory: where callbot keeps
+/// its data (models, call records) unless told otherwise.
+pub fn data_home() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
 impl ModelsDir {
     /// `CALLBOT_MODELS_DIR`, else `$XDG_DATA_HOME/callbot/models`, else `~/.local/share/callbot/models`.
     pub fn from_env() -> Self {
         if let Some(dir) = std::env::var_os("CALLBOT_MODELS_DIR").filter(|d| !d.is_empty()) {
             return Self { root: dir.into() };
         }
-        let data = std::env::var_os("XDG_DATA_HOME")
-            .filter(|d| !d.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-            .unwrap_or_else(|| PathBuf::from("."));
-        Self { root: data.join("callbot/models") }
+        Self { root: data_home().join("callbot/models") }
     }
 
     pub fn new(root: impl Into<PathBuf>) -> Self {

@@ -144,12 +144,7 @@ impl ServerConfig {
 }
 
 fn default_data_dir() -> PathBuf {
-    std::env::var_os("XDG_DATA_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("callbot")
+    crate::models::store::data_home().join("callbot")
 }
 
 #[cfg(test)]
