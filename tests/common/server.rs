@@ -153,23 +153,21 @@ fn lines(call: &Value, speaker: &str) -> String {
 
 /// A recording as 8 kHz mono µ-law WAV (what SIPp streams), via sox.
 pub fn ulaw_8k(src: &Path, dir: &Path) -> PathBuf {
-    let out = dir.join(format!("{}.ulaw.wav", src.file_stem().and_then(|s| s.to_str()).unwrap_or("clip")));
-    let status = Command::new("sox")
-        .arg(src)
-        .args(["-e", "mu-law", "-r", "8000", "-c", "1"])
-        .arg(&out)
-        .status()
-        .expect("sox runs (apt install sox)");
-    assert!(status.success(), "sox converted {}", src.display());
-    out
+    sox_8k(src, dir, "ulaw", &["-e", "mu-law"])
 }
 
 /// A recording as 8 kHz mono 16-bit WAV (what baresip's aufile plays).
 pub fn pcm_8k(src: &Path, dir: &Path) -> PathBuf {
-    let out = dir.join(format!("{}.8k.wav", src.file_stem().and_then(|s| s.to_str()).unwrap_or("clip")));
+    sox_8k(src, dir, "8k", &["-e", "signed-integer", "-b", "16"])
+}
+
+fn sox_8k(src: &Path, dir: &Path, tag: &str, encoding: &[&str]) -> PathBuf {
+    let stem = src.file_stem().and_then(|s| s.to_str()).unwrap_or("clip");
+    let out = dir.join(format!("{stem}.{tag}.wav"));
     let status = Command::new("sox")
         .arg(src)
-        .args(["-e", "signed-integer", "-b", "16", "-r", "8000", "-c", "1"])
+        .args(encoding)
+        .args(["-r", "8000", "-c", "1"])
         .arg(&out)
         .status()
         .expect("sox runs (apt install sox)");
