@@ -47,6 +47,9 @@ pub struct DecodeOptions {
     /// before this utterance): Whisper hears them, which helps it with the first words, but the
     /// words it decodes there are dropped, by token timestamps.
     pub context_ms: u64,
+    /// Also ask the (multilingual) model which language the clip is in: one more encoder pass
+    /// over the clip, so it is only asked about clips the caller's current model doubts.
+    pub identify: bool,
 }
 
 impl DecodeOptions {
@@ -60,6 +63,7 @@ impl DecodeOptions {
             context_margin: DEFAULT_CONTEXT_MARGIN,
             previous_text: None,
             context_ms: 0,
+            identify: false,
         }
     }
 }
@@ -73,6 +77,12 @@ pub struct Decoded {
     /// Opening words that may belong to the left context rather than the utterance (see
     /// `context`); empty without context.
     pub context_prefix: String,
+    /// Mean log-probability of the text tokens: low when the model was guessing (for
+    /// instance an English-only model hearing Mandarin). 0 when there was no text.
+    pub avg_logprob: f32,
+    /// With `DecodeOptions::identify`: how likely the clip is Mandarin rather than English,
+    /// from Whisper's language identification, 0–1.
+    pub zh_share: Option<f32>,
 }
 
 #[derive(Clone)]
@@ -204,8 +214,16 @@ impl Decoder {
         // Timestamps are in 10 ms units from the start of the decoded audio.
         let context_cs = (opts.context_ms / 10) as i64;
         let mut cut = ContextCut::new(opts.context_ms);
+        let (mut logprob_sum, mut text_tokens) = (0.0f32, 0u32);
         for seg in self.state.as_iter() {
             no_speech_prob = no_speech_prob.max(seg.no_speech_probability());
+            for token in (0..seg.n_tokens()).filter_map(|i| seg.get_token(i)) {
+                let data = token.token_data();
+                if data.id < self.eot {
+                    logprob_sum += data.plog;
+                    text_tokens += 1;
+                }
+            }
             let (t0, t1) = (seg.start_timestamp() - context_cs, seg.end_timestamp() - context_cs);
             let raw = if context_cs == 0 {
                 seg.to_str_lossy().map_err(|e| AsrError::Whisper(e.to_string()))?.into_owned()
@@ -232,7 +250,28 @@ impl Decoder {
         let text =
             text::collapse_repetitions(&segments.iter().map(|s| s.text.as_str()).collect::<Vec<_>>().join(joiner));
         let context_prefix = text::clean(&String::from_utf8_lossy(&cut.uncertain), &detected);
-        Ok(Decoded { transcript: Transcript { text, language: detected, segments }, no_speech_prob, context_prefix })
+        let avg_logprob = if text_tokens == 0 { 0.0 } else { logprob_sum / text_tokens as f32 };
+        // Asked after the decode on purpose: whisper.cpp identifies with the state's audio
+        // context, which `full` has just sized to this clip (asked through `full` itself, it
+        // would use the previous clip's, or all 30 s).
+        let zh_share = if opts.identify && self.multilingual { Some(self.zh_share(opts.threads)?) } else { None };
+        tracing::debug!(avg_logprob, ?zh_share, text, "decoded");
+        Ok(Decoded {
+            transcript: Transcript { text, language: detected, segments },
+            no_speech_prob,
+            context_prefix,
+            avg_logprob,
+            zh_share,
+        })
+    }
+
+    /// Whisper's language identification over the clip last decoded, between the two
+    /// languages callbot speaks.
+    fn zh_share(&mut self, threads: usize) -> Result<f32, AsrError> {
+        let (_, probs) = self.state.lang_detect(0, threads.max(1)).map_err(|e| AsrError::Whisper(e.to_string()))?;
+        let p = |code| whisper_rs::get_lang_id(code).and_then(|id| probs.get(id as usize).copied()).unwrap_or(0.0);
+        let (zh, en) = (p("zh"), p("en"));
+        Ok(if zh + en > 0.0 { zh / (zh + en) } else { 0.5 })
     }
 }
 

@@ -12,6 +12,7 @@
 //! All audio here is mono f32 at 16 kHz.
 
 mod context;
+pub mod identify;
 pub mod endpoint;
 pub mod engine;
 pub mod offline;

@@ -69,8 +69,24 @@ pub fn transcribe_streaming(
     cfg: &StreamConfig,
     realtime: bool,
 ) -> Result<StreamedTranscript, AsrError> {
+    transcribe_streaming_with(pool, None, pcm, language, cfg, realtime)
+}
+
+/// [`transcribe_streaming`], trying doubtful finals in the other language with `identifier`
+/// (a multilingual model's pool) as a live call does.
+pub fn transcribe_streaming_with(
+    pool: &AsrPool,
+    identifier: Option<&AsrPool>,
+    pcm: &[f32],
+    language: Language,
+    cfg: &StreamConfig,
+    realtime: bool,
+) -> Result<StreamedTranscript, AsrError> {
     let frame = SAMPLE_RATE as usize / 50;
     let mut session = StreamSession::new(pool, StreamingRecognizer::new(cfg.clone(), language));
+    if let Some(identifier) = identifier {
+        session = session.with_identifier(identifier);
+    }
     let started = Instant::now();
     // Wall time at which each frame was fed, to time finals from the end of speech.
     let mut fed_at: Vec<Instant> = Vec::with_capacity(pcm.len() / frame + 1);

@@ -297,6 +297,8 @@ mod tests {
             }
             Ok(Decoded {
                 context_prefix: String::new(),
+                avg_logprob: -0.2,
+                zh_share: None,
                 transcript: Transcript { text: format!("clip {tag}"), language: "en".into(), segments: vec![] },
                 no_speech_prob: 0.0,
             })

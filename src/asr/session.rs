@@ -23,6 +23,8 @@ pub type Notify = Arc<dyn Fn() + Send + Sync>;
 /// `P` is how the session holds the pool: a borrow (`&AsrPool`) or a share (`Arc<AsrPool>`).
 pub struct StreamSession<P: Deref<Target = AsrPool>> {
     pool: P,
+    /// The multilingual model asked about doubtful finals (see `identify`).
+    identifier: Option<P>,
     notify: Option<Notify>,
     recognizer: StreamingRecognizer,
     tx: Sender<Completed>,
@@ -35,12 +37,20 @@ pub struct StreamSession<P: Deref<Target = AsrPool>> {
 impl<P: Deref<Target = AsrPool>> StreamSession<P> {
     pub fn new(pool: P, recognizer: StreamingRecognizer) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
-        Self { pool, notify: None, recognizer, tx, rx, backlog: VecDeque::new(), in_flight: 0 }
+        Self { pool, identifier: None, notify: None, recognizer, tx, rx, backlog: VecDeque::new(), in_flight: 0 }
     }
 
     /// Calls `notify` (from a decoder thread) whenever a result is ready for [`poll`](Self::poll).
     pub fn with_notify(mut self, notify: Notify) -> Self {
         self.notify = Some(notify);
+        self
+    }
+
+    /// Tries finals the current model doubts again with `pool` (multilingual) in the other
+    /// language, and keeps that text when `pool` identifies the language as the other one.
+    pub fn with_identifier(mut self, pool: P) -> Self {
+        self.recognizer.identify_languages();
+        self.identifier = Some(pool);
         self
     }
 
@@ -172,7 +182,11 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                 }
             }),
         };
-        match self.pool.submit(job) {
+        let pool = match &self.identifier {
+            Some(identifier) if job.options.identify => identifier,
+            _ => &self.pool,
+        };
+        match pool.submit(job) {
             Ok(()) => {
                 self.in_flight += 1;
                 Ok(())

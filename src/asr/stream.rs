@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::endpoint::{Boundary, CHUNK, EndReason, EndpointConfig, Endpointer};
 use super::engine::{DecodeOptions, Decoded, Window};
+use super::identify::{self, LanguageCheck};
 use super::pool::Priority;
 use super::{AsrError, Language, SAMPLE_RATE, text};
 use crate::media::vad::{Vad, VoiceDetector};
@@ -43,6 +44,9 @@ pub struct StreamConfig {
     /// End the utterance as soon as an early decode reads as a complete sentence (final
     /// punctuation, no dangling "and"/"the"), instead of waiting out the whole hangover.
     pub end_on_complete: bool,
+    /// When a doubtful final is tried in the other language (see `identify`); only with a
+    /// multilingual model to ask (`StreamSession::with_identifier`).
+    pub language_check: LanguageCheck,
 }
 
 impl Default for StreamConfig {
@@ -58,6 +62,7 @@ impl Default for StreamConfig {
             final_beam_size: 1,
             left_context_ms: 2000,
             end_on_complete: true,
+            language_check: LanguageCheck::default(),
         }
     }
 }
@@ -147,11 +152,20 @@ struct PendingFinal {
     voiced_ms: u64,
     reason: EndReason,
     result: Option<Result<Decoded, AsrError>>,
+    /// The clip and its left context (ms), kept for a second decode in the other language.
+    clip: Option<(Vec<f32>, u64)>,
+    /// That second decode: `Some(None)` while it runs.
+    second: Option<Option<Result<Decoded, AsrError>>>,
 }
+
+/// `attempt` of the second decode of a doubtful final (see `identify`).
+pub const IDENTIFY_ATTEMPT: u32 = u32::MAX;
 
 pub struct StreamingRecognizer {
     cfg: StreamConfig,
     language: Language,
+    /// Doubtful finals are tried in the other language.
+    identify: bool,
     vad: Box<dyn VoiceDetector>,
     endpointer: Endpointer,
     /// Samples not yet forming a whole VAD chunk.
@@ -194,6 +208,7 @@ impl StreamingRecognizer {
             endpointer: Endpointer::new(cfg.endpoint.clone()),
             cfg,
             language,
+            identify: false,
             vad,
             partial_chunk: Vec::with_capacity(CHUNK),
             history: VecDeque::new(),
@@ -212,6 +227,12 @@ impl StreamingRecognizer {
 
     pub fn set_language(&mut self, language: Language) {
         self.language = language;
+    }
+
+    /// Tries doubtful finals in the other language; its requests carry
+    /// `DecodeOptions::identify` and need a multilingual model.
+    pub fn identify_languages(&mut self) {
+        self.identify = true;
     }
 
     /// Milliseconds of audio consumed so far.
@@ -282,6 +303,12 @@ impl StreamingRecognizer {
     ) -> Vec<StreamOutput> {
         match priority {
             Priority::Partial => self.on_partial(utterance, result),
+            Priority::Final if attempt == IDENTIFY_ATTEMPT => {
+                if let Some(slot) = self.finals.get_mut(&utterance) {
+                    slot.second = Some(Some(result));
+                    self.emit_ready_finals();
+                }
+            }
             Priority::Final | Priority::Early => match self.finals.get_mut(&utterance) {
                 Some(slot) if slot.attempt == attempt => {
                     slot.result = Some(result);
@@ -357,6 +384,8 @@ impl StreamingRecognizer {
                 let voice_end = voice_end * chunk;
                 let (context_start, audio_end) = self.final_clip(open.audio_start, voice_end, reason);
                 self.previous_speech = Some((open.voice_start, voice_end));
+                let context_ms = ms(open.audio_start - context_start);
+                let clip = self.identify.then(|| (self.audio(context_start, audio_end), context_ms));
                 let slot = |attempt, result| PendingFinal {
                     attempt,
                     start_ms: ms(open.voice_start),
@@ -364,6 +393,8 @@ impl StreamingRecognizer {
                     voiced_ms: ms(voiced_chunks * chunk),
                     reason,
                     result,
+                    clip,
+                    second: None,
                 };
                 // The early decode covered exactly this audio when no voice came after it.
                 match open.early {
@@ -374,7 +405,7 @@ impl StreamingRecognizer {
                     _ => {
                         self.finals.insert(open.id, slot(0, None));
                         let pcm = self.audio(context_start, audio_end);
-                        self.request(open.id, Priority::Final, 0, pcm, ms(open.audio_start - context_start));
+                        self.request(open.id, Priority::Final, 0, pcm, context_ms);
                     }
                 }
                 self.check_lag();
@@ -453,12 +484,25 @@ impl StreamingRecognizer {
     }
 
     fn emit_ready_finals(&mut self) {
-        while let Some(entry) = self.finals.first_entry() {
-            if entry.get().result.is_none() {
+        while let Some((&utterance, first)) = self.finals.first_key_value() {
+            if first.result.is_none() {
                 break;
             }
-            let (utterance, slot) = entry.remove_entry();
-            let event = match slot.result {
+            let mut slot = self.finals.remove(&utterance).expect("first key");
+            if self.try_other_language(utterance, &mut slot) {
+                self.finals.insert(utterance, slot);
+                break;
+            }
+            let result = match (slot.result, slot.second) {
+                (_, Some(Some(Ok(second))))
+                    if identify::other(self.language)
+                        .is_some_and(|l| identify::accept(l, &second, &self.cfg.language_check)) =>
+                {
+                    Some(Ok(second))
+                }
+                (first, _) => first,
+            };
+            let event = match result {
                 Some(Ok(decoded)) => {
                     let mut t = decoded.transcript;
                     t.text = text::strip_repeated_prefix(&self.last_final, &decoded.context_prefix, &t.text);
@@ -485,6 +529,28 @@ impl StreamingRecognizer {
             self.out.push(StreamOutput::Event(event));
         }
         self.check_lag();
+    }
+
+    /// Whether `slot` waits for (or now asked for) a second decode in the other language.
+    fn try_other_language(&mut self, utterance: u64, slot: &mut PendingFinal) -> bool {
+        match &slot.second {
+            Some(None) => return true,
+            Some(Some(_)) => return false,
+            None => {}
+        }
+        let (Some(Ok(first)), Some(language)) = (&slot.result, identify::other(self.language)) else { return false };
+        if !self.identify || !identify::doubtful(self.language, first, &self.cfg.language_check) {
+            return false;
+        }
+        let Some((pcm, context_ms)) = slot.clip.take() else { return false };
+        slot.second = Some(None);
+        let mut options = DecodeOptions::new(language, Window::Utterance);
+        options.context_ms = context_ms;
+        options.context_margin = self.cfg.context_margin;
+        options.identify = true;
+        let request = DecodeRequest { utterance, priority: Priority::Final, attempt: IDENTIFY_ATTEMPT, pcm, options };
+        self.out.push(StreamOutput::Decode(request));
+        true
     }
 
     /// Keeps the last ~200 characters of final text, cut at a word boundary.
@@ -626,6 +692,54 @@ mod tests {
         assert!(matches!(&got[..], [AsrEvent::Final { text, .. }] if text == "Hello, I need help"));
     }
 
+    /// A doubtful English final waits for the multilingual model's second opinion.
+    fn doubtful_final(rec: &mut StreamingRecognizer) -> DecodeRequest {
+        rec.identify_languages();
+        rec.push(&voice(1000));
+        rec.push(&vec![0.0; samples(700) as usize]);
+        let guess = Decoded { avg_logprob: -1.6, ..decoded("Thank you for watching!") };
+        let out = rec.on_result(0, Priority::Final, 0, Ok(guess));
+        match &out[..] {
+            [StreamOutput::Decode(r)] => r.clone(),
+            other => panic!("expected a second decode, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_doubtful_final_is_tried_in_the_other_language_and_kept_when_identified() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        let second = doubtful_final(&mut rec);
+        assert_eq!((second.attempt, second.priority), (IDENTIFY_ATTEMPT, Priority::Final));
+        assert!(second.options.identify && second.options.language == Language::Zh);
+        assert!(!second.pcm.is_empty());
+        let heard = Decoded { zh_share: Some(0.98), ..decoded("我想查一下订单") };
+        let got = events(rec.on_result(0, Priority::Final, IDENTIFY_ATTEMPT, Ok(heard)));
+        assert!(matches!(&got[..], [AsrEvent::Final { text, .. }] if text == "我想查一下订单"), "{got:?}");
+    }
+
+    #[test]
+    fn a_doubtful_final_stays_when_identification_disagrees() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        doubtful_final(&mut rec);
+        let heard = Decoded { zh_share: Some(0.4), ..decoded("九零二一零") };
+        let got = events(rec.on_result(0, Priority::Final, IDENTIFY_ATTEMPT, Ok(heard)));
+        assert!(matches!(&got[..], [AsrEvent::Final { text, .. }] if text == "Thank you for watching!"), "{got:?}");
+    }
+
+    #[test]
+    fn without_an_identifier_or_doubt_finals_go_straight_out() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        rec.push(&voice(1000));
+        rec.push(&vec![0.0; samples(700) as usize]);
+        let guess = Decoded { avg_logprob: -1.6, ..decoded("Thank you for watching!") };
+        assert!(matches!(&events(rec.on_result(0, Priority::Final, 0, Ok(guess)))[..], [AsrEvent::Final { .. }]));
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        rec.identify_languages();
+        rec.push(&voice(1000));
+        rec.push(&vec![0.0; samples(700) as usize]);
+        assert!(matches!(&events(rec.on_result(0, Priority::Final, 0, Ok(decoded("Hi."))))[..], [AsrEvent::Final { .. }]));
+    }
+
     fn voice(ms_len: u32) -> Vec<f32> {
         vec![0.3; samples(ms_len) as usize]
     }
@@ -633,6 +747,8 @@ mod tests {
     fn decoded(text: &str) -> Decoded {
         Decoded {
             context_prefix: String::new(),
+            avg_logprob: -0.2,
+            zh_share: None,
             transcript: Transcript { text: text.into(), language: "en".into(), segments: vec![] },
             no_speech_prob: 0.0,
         }

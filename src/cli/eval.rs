@@ -84,6 +84,10 @@ struct AsrArgs {
     /// Prompt each utterance with the previous finals (streaming mode)
     #[arg(long)]
     condition_on_previous_text: bool,
+    /// Streaming: try finals the model doubts again in the other language with `base`, which
+    /// also identifies the language, as live calls do (e.g. `--lang en --identify` on Mandarin)
+    #[arg(long)]
+    identify: bool,
     /// One JSON object per file instead of the table
     #[arg(long)]
     json: bool,
@@ -126,6 +130,7 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
         final_beam_size,
         left_context_ms,
         condition_on_previous_text,
+        identify,
         json,
         verbose,
     } = args;
@@ -157,6 +162,7 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
         realtime,
         threads: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         stream,
+        identify,
     };
     if !json {
         println!(

@@ -27,6 +27,8 @@ pub struct AsrEvalOptions {
     pub realtime: bool,
     pub threads: usize,
     pub stream: StreamConfig,
+    /// Streaming: try doubtful finals in the other language with `base`, as calls do.
+    pub identify: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +61,9 @@ enum Engine {
     Streaming(AsrPool),
 }
 
+/// The multilingual model that identifies doubtful finals (`--identify`).
+const IDENTIFIER_MODEL: &str = "base";
+
 pub fn run(
     entries: &[Entry],
     dir: &ModelsDir,
@@ -66,6 +71,10 @@ pub fn run(
     mut on_file: impl FnMut(&Result<FileResult, String>, &Entry),
 ) -> Result<(Vec<FileResult>, Summary), AsrError> {
     let mut engines: HashMap<String, (String, Engine)> = HashMap::new();
+    let identifier = match opts.identify && opts.streaming {
+        true => Some(offline::pool_for(load_model(dir, Some(IDENTIFIER_MODEL), Language::Zh)?)?),
+        false => None,
+    };
     let mut results = Vec::new();
     for entry in entries.iter().filter(|e| !e.row.transcript.trim().is_empty()) {
         let language =
@@ -82,7 +91,7 @@ pub fn run(
             engines.insert(key.clone(), (model.name.clone(), engine));
         }
         let (model, engine) = engines.get_mut(&key).expect("inserted above");
-        let outcome = score_file(entry, language, model, engine, opts);
+        let outcome = score_file(entry, language, model, engine, identifier.as_ref(), opts);
         on_file(&outcome, entry);
         if let Ok(r) = outcome {
             results.push(r);
@@ -97,6 +106,7 @@ fn score_file(
     language: Language,
     model: &str,
     engine: &mut Engine,
+    identifier: Option<&AsrPool>,
     opts: &AsrEvalOptions,
 ) -> Result<FileResult, String> {
     let pcm = media::load_for_asr(&entry.path).map_err(|e| e.to_string())?;
@@ -108,7 +118,7 @@ fn score_file(
             (offline::transcribe_file(decoder, &pcm, &o).map_err(|e| e.to_string())?.text, Vec::new())
         }
         Engine::Streaming(pool) => {
-            let t = offline::transcribe_streaming(pool, &pcm, language, &opts.stream, opts.realtime)
+            let t = offline::transcribe_streaming_with(pool, identifier, &pcm, language, &opts.stream, opts.realtime)
                 .map_err(|e| e.to_string())?;
             if let Some(f) = t.failures.first() {
                 return Err(format!("decode failed: {f}"));
