@@ -29,9 +29,14 @@ fn scenario(name: &str, audio: Option<&Path>, dir: &Path) -> String {
 /// Runs SIPp to completion: `calls` calls, `concurrent` at once, each lasting `hold_ms` after
 /// the answer. Returns SIPp's exit status and its output.
 fn sipp(server: &Server, scenario: &str, calls: u32, concurrent: u32, hold_ms: u32, dir: &Path) -> (bool, String) {
+    sipp_to(server, "shop", scenario, calls, concurrent, hold_ms, dir)
+}
+
+/// [`sipp`] dialling `number`.
+fn sipp_to(server: &Server, number: &str, scenario: &str, calls: u32, concurrent: u32, hold_ms: u32, dir: &Path) -> (bool, String) {
     let out = Command::new("sipp")
         .arg(format!("127.0.0.1:{}", server.sip_port))
-        .args(["-sf", scenario, "-s", "shop", "-i", "127.0.0.1", "-p", "25061", "-mi", "127.0.0.1", "-mp", "42000"])
+        .args(["-sf", scenario, "-s", number, "-i", "127.0.0.1", "-p", "25061", "-mi", "127.0.0.1", "-mp", "42000"])
         .args(["-m", &calls.to_string(), "-l", &concurrent.to_string(), "-r", "10"])
         .args(["-d", &hold_ms.to_string(), "-timeout", "120s", "-timeout_error", "-nostdin"])
         .current_dir(dir)
@@ -39,6 +44,11 @@ fn sipp(server: &Server, scenario: &str, calls: u32, concurrent: u32, hold_ms: u
         .expect("sipp runs (apt install sip-tester)");
     let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     (out.status.success(), text)
+}
+
+/// Chinese characters in `t`.
+fn cjk(t: &str) -> usize {
+    t.chars().filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c)).count()
 }
 
 fn ended(calls: &[Value]) -> usize {
@@ -208,7 +218,6 @@ fn a_mandarin_caller_is_answered_in_mandarin() {
     let call = server.call(calls[0]["id"].as_str().expect("id"));
     assert_eq!(call["dtmf"], "2", "{call:#}");
     let heard = caller_text(&call);
-    let cjk = |t: &str| t.chars().filter(|c| ('\u{4e00}'..='\u{9fff}').contains(c)).count();
     assert!(cjk(&heard) >= 8, "Mandarin transcribed as Mandarin: {heard:?}");
     assert_eq!(call["lang"], "zh", "the call went on in Mandarin: {call:#}");
     // Turn 1 greets again in Mandarin (the key press); turn 2 answers what was said.
@@ -217,5 +226,64 @@ fn a_mandarin_caller_is_answered_in_mandarin() {
     for turn in &turns[1..] {
         assert!(cjk(turn["say"].as_str().unwrap_or("")) >= 4, "the bot spoke Mandarin: {turn:#}");
     }
+    assert!(server.stop().success());
+}
+
+#[test]
+fn a_mandarin_caller_is_followed_into_mandarin_without_a_key() {
+    if !in_loopback_namespace("a_mandarin_caller_is_followed_into_mandarin_without_a_key") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(18080, 15060);
+    let audio = ulaw_8k(Path::new(&common::data("zh_asr/audio/modelscope_asr_example_zh.wav")), dir.path());
+    // The English hotline's caller just speaks Mandarin: tiny.en doubts what it heard, the
+    // multilingual model hears Mandarin, and the call follows.
+    let sf = scenario("uac_speech.xml", Some(&audio), dir.path());
+    let (ok, out) = sipp(&server, &sf, 1, 1, 25_000, dir.path());
+    assert!(ok, "SIPp call failed:\n{out}\n{}", server.log());
+    let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
+    let call = server.call(calls[0]["id"].as_str().expect("id"));
+    assert_eq!(call["dtmf"], "", "no key pressed: {call:#}");
+    let heard = caller_text(&call);
+    assert!(cjk(&heard) >= 8, "Mandarin transcribed as Mandarin: {heard:?}");
+    assert_eq!(call["lang"], "zh", "the call went on in Mandarin: {call:#}");
+    let turns = call["turns"].as_array().cloned().unwrap_or_default();
+    assert!(turns.len() >= 2, "greeting, then an answer: {call:#}");
+    let answer = turns[1]["say"].as_str().unwrap_or("");
+    assert!(cjk(answer) >= 4, "the bot answered in Mandarin: {:#}", turns[1]);
+    assert!(server.stop().success());
+}
+
+#[test]
+fn a_number_mapped_to_a_mandarin_dialplan_answers_in_mandarin() {
+    if !in_loopback_namespace("a_number_mapped_to_a_mandarin_dialplan_answers_in_mandarin") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    // A second hotline: the demo dialplan with Mandarin as its language, on its own number.
+    let plan = dir.path().join("cn-hotline");
+    std::fs::create_dir(&plan).expect("mkdir");
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("dialplans/demo");
+    for file in std::fs::read_dir(&demo).expect("demo dialplan") {
+        let file = file.expect("entry").path();
+        std::fs::copy(&file, plan.join(file.file_name().expect("name"))).expect("copy");
+    }
+    let main = std::fs::read_to_string(plan.join("dialplan.toml")).expect("read");
+    std::fs::write(plan.join("dialplan.toml"), main.replace("default_lang = \"en\"", "default_lang = \"zh\"")).expect("write");
+    let config = dir.path().join("callbot.toml");
+    std::fs::write(&config, format!("[numbers]\n\"+86 400-800-1234\" = {:?}\n", plan.to_string_lossy())).expect("config");
+    let mut server = Server::start_with(18080, 15060, Some(&config));
+    let audio = ulaw_8k(Path::new(&common::data("zh_asr/audio/modelscope_asr_example_zh.wav")), dir.path());
+    let sf = scenario("uac_speech.xml", Some(&audio), dir.path());
+    let (ok, out) = sipp_to(&server, "+864008001234", &sf, 1, 1, 25_000, dir.path());
+    assert!(ok, "SIPp call failed:\n{out}\n{}", server.log());
+    let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
+    let call = server.call(calls[0]["id"].as_str().expect("id"));
+    assert_eq!(call["callee"], "+864008001234");
+    let turns = call["turns"].as_array().cloned().unwrap_or_default();
+    assert!(cjk(turns[0]["say"].as_str().unwrap_or("")) >= 10, "greeted in Mandarin: {:#}", turns[0]);
+    assert!(cjk(&caller_text(&call)) >= 8, "heard with the Mandarin model: {call:#}");
+    assert_eq!(call["lang"], "zh");
     assert!(server.stop().success());
 }

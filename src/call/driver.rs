@@ -19,7 +19,7 @@ use crate::asr::Language;
 use crate::asr::pool::AsrPool;
 use crate::asr::session::StreamSession;
 use crate::asr::stream::{AsrEvent, StreamConfig, StreamingRecognizer};
-use crate::dialog::Brain;
+use super::routes::Routes;
 use crate::lang::Lang;
 use crate::orders::OrderStore;
 use crate::tts::Tts;
@@ -32,15 +32,16 @@ pub struct CallServices {
     pub asr_zh: Arc<AsrPool>,
     pub stream: StreamConfig,
     pub tts: Arc<dyn Tts>,
-    pub brain: Arc<Brain>,
+    /// The dialplans, by called number.
+    pub routes: Routes,
     pub orders: Arc<dyn OrderStore>,
     pub calls: Arc<Calls>,
     pub session: SessionConfig,
     /// No RTP from the caller for this long ends the call.
     pub media_timeout: Duration,
-    /// Recognise the caller's first utterance with the multilingual model in language-detection
-    /// mode, then carry on in the language heard: a Mandarin caller on an English hotline is
-    /// answered in Mandarin from the first turn. (Later switches: the words themselves, or keys.)
+    /// Try finals the current model doubts again with the multilingual model in the other
+    /// language (`asr::identify`): a Mandarin caller on an English hotline is heard, and
+    /// answered, in Mandarin.
     pub identify_language: bool,
 }
 
@@ -95,7 +96,6 @@ struct Driver {
     /// Synthesis still running, by turn, so a barge-in can stop it.
     synthesizing: Vec<(u64, Canceller)>,
     /// The first utterance is being recognised in language-detection mode.
-    identifying: bool,
     end: Option<CallEnd>,
 }
 
@@ -120,15 +120,17 @@ pub async fn run_call(
         }
     };
     let wake = Arc::new(Notify::new());
-    let identifying = services.identify_language;
-    let (pool, language) =
-        if identifying { (Arc::clone(&services.asr_zh), Language::Auto) } else { services.asr(info.lang) };
+    let (pool, language) = services.asr(info.lang);
     let recognizer = StreamingRecognizer::new(services.stream.clone(), language);
     let notify = Arc::clone(&wake);
-    let asr = StreamSession::new(pool, recognizer).with_notify(Arc::new(move || notify.notify_one()));
+    let mut asr = StreamSession::new(pool, recognizer).with_notify(Arc::new(move || notify.notify_one()));
+    if services.identify_language {
+        // The dialog follows the script of what it hears, and the call follows the dialog.
+        asr = asr.with_identifier(Arc::clone(&services.asr_zh));
+    }
     let session = CallSession::new(
         services.session.clone(),
-        Arc::clone(&services.brain),
+        Arc::clone(services.routes.route(&info.callee)),
         Arc::clone(&services.orders),
         info.lang,
         today,
@@ -144,7 +146,6 @@ pub async fn run_call(
         outbound: link.outbound,
         tts_tx,
         synthesizing: Vec::new(),
-        identifying,
         end: None,
     };
     let mut inbound = link.inbound;
@@ -254,19 +255,6 @@ impl Driver {
 
     fn asr_events(&mut self, events: Vec<AsrEvent>) {
         for event in events {
-            if let AsrEvent::Final { language, .. } = &event
-                && self.identifying
-            {
-                // Heard: from now on the fast model for English, the multilingual one for Mandarin.
-                self.identifying = false;
-                let lang = match language.as_str() {
-                    "zh" => Lang::Zh,
-                    "en" => Lang::En,
-                    _ => self.info.lang,
-                };
-                let (pool, language) = self.services.asr(lang);
-                self.asr.switch(pool, language);
-            }
             let now = self.now_ms();
             let out = self.session.handle(now, Input::Asr(event));
             self.apply(out);

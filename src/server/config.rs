@@ -2,6 +2,7 @@
 //! machine out of the box. Precedence: command-line flags, then `CALLBOT_*` environment
 //! variables, then the file, then the defaults. `docs/configuration.md` lists every key.
 
+use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 
@@ -22,8 +23,10 @@ pub struct ServerConfig {
     pub media_ip: Option<IpAddr>,
     /// Where the call record (`calls.db`) and the demo order store live.
     pub data_dir: PathBuf,
-    /// Dialplan directory; default: the bundled demo.
+    /// Dialplan directory; default: the bundled demo. Answers every number not in `numbers`.
     pub dialplan: PathBuf,
+    /// Called number (or SIP user) → dialplan directory, for hotlines that share the server.
+    pub numbers: BTreeMap<String, PathBuf>,
     /// A shop's orders API (docs/orders-api.md); default: the embedded demo store.
     pub orders_url: Option<String>,
     /// Calls above this many are refused (SIP 503).
@@ -45,16 +48,16 @@ pub struct AsrConfig {
     pub model_zh: String,
     /// Decoder threads per model; default: one per core.
     pub workers: Option<usize>,
-    /// Detect the language of each caller's first utterance (with `model_zh`), then go on in it.
-    /// Off by default: whisper.cpp's language detection encodes a full 30 s window, about 9 s
-    /// per utterance with `base` on one core of a small box (docs/benchmarks.md).
+    /// Follow the caller into the other language: a final the current model doubts is decoded
+    /// again by `model_zh` in the other language, which also identifies the language
+    /// (`asr::identify`). Confident finals cost nothing extra.
     pub identify_language: bool,
     pub stream: StreamConfig,
 }
 
 impl Default for AsrConfig {
     fn default() -> Self {
-        Self { models_dir: None, model_en: "tiny.en".into(), model_zh: "base".into(), workers: None, identify_language: false, stream: StreamConfig::default() }
+        Self { models_dir: None, model_en: "tiny.en".into(), model_zh: "base".into(), workers: None, identify_language: true, stream: StreamConfig::default() }
     }
 }
 
@@ -66,6 +69,7 @@ impl Default for ServerConfig {
             media_ip: None,
             data_dir: default_data_dir(),
             dialplan: PathBuf::from(crate::dialplan::DEMO_DIR),
+            numbers: BTreeMap::new(),
             orders_url: None,
             max_calls: 200,
             media_timeout_s: 30,

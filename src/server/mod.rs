@@ -24,6 +24,7 @@ use crate::asr::pool::{AsrPool, PoolConfig};
 use crate::asr::{AsrError, Language};
 use crate::call::driver::CallServices;
 use crate::call::registry::Calls;
+use crate::call::routes::Routes;
 use crate::dialog::Brain;
 use crate::dialplan::Dialplan;
 use crate::models::ModelsDir;
@@ -44,14 +45,14 @@ pub struct Loaded {
 
 /// Loads everything a call needs; fetches a missing Whisper model first (with progress).
 pub fn load(cfg: &ServerConfig) -> anyhow::Result<Loaded> {
-    let plan = Dialplan::load(&cfg.dialplan)?;
+    let routes = routes(cfg)?;
     let today = chrono::Local::now().date_naive();
     std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("cannot create {}", cfg.data_dir.display()))?;
-    let orders: Arc<dyn OrderStore> = match (&cfg.orders_url, &plan.store_seed) {
-        (Some(url), _) => Arc::new(HttpStore::new(HttpConfig::new(url.clone()))?),
-        (None, seed) => {
+    let orders: Arc<dyn OrderStore> = match &cfg.orders_url {
+        Some(url) => Arc::new(HttpStore::new(HttpConfig::new(url.clone()))?),
+        None => {
             let store = SqliteStore::open(cfg.data_dir.join("orders.db"))?;
-            if let Some(seed) = seed {
+            for seed in routes.brains().filter_map(|b| b.plan.store_seed.as_ref()) {
                 store.seed_file(seed, today)?;
             }
             Arc::new(store)
@@ -74,7 +75,7 @@ pub fn load(cfg: &ServerConfig) -> anyhow::Result<Loaded> {
         asr_zh,
         stream: cfg.asr.stream.clone(),
         tts,
-        brain: Arc::new(Brain::new(plan)),
+        routes,
         orders,
         calls: Arc::new(Calls::new(Some(writer.sender()))),
         session: Default::default(),
@@ -82,6 +83,28 @@ pub fn load(cfg: &ServerConfig) -> anyhow::Result<Loaded> {
         identify_language: cfg.asr.identify_language,
     });
     Ok(Loaded { services, store, writer })
+}
+
+/// The default dialplan and one per configured number (a directory named twice is loaded once).
+fn routes(cfg: &ServerConfig) -> anyhow::Result<Routes> {
+    let load = |dir: &std::path::Path| -> anyhow::Result<Arc<Brain>> {
+        let plan = Dialplan::load(dir).with_context(|| format!("dialplan {}", dir.display()))?;
+        Ok(Arc::new(Brain::new(plan)))
+    };
+    let mut routes = Routes::new(load(&cfg.dialplan)?);
+    let mut loaded: Vec<(&std::path::Path, Arc<Brain>)> = vec![(&cfg.dialplan, Arc::clone(routes.default_brain()))];
+    for (number, dir) in &cfg.numbers {
+        let brain = match loaded.iter().find(|(d, _)| *d == dir.as_path()) {
+            Some((_, b)) => Arc::clone(b),
+            None => {
+                let b = load(dir).with_context(|| format!("numbers.{number:?}"))?;
+                loaded.push((dir, Arc::clone(&b)));
+                b
+            }
+        };
+        routes.add(number, brain);
+    }
+    Ok(routes)
 }
 
 /// A decoder pool for `model`, fetching the model first if it is a known name not yet installed.

@@ -240,7 +240,7 @@ impl Core {
             channel: Channel::Sip,
             caller: p.caller.clone(),
             callee: p.callee.clone(),
-            lang: self.hub.services().brain.plan.default_lang,
+            lang: self.hub.services().routes.route(&p.callee).plan.default_lang,
         };
         let link = MediaLink { format, inbound: in_rx, outbound: out_tx };
         let input = self.input.clone();

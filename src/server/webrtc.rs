@@ -26,6 +26,7 @@ pub async fn answer_offer(
     cfg: &WebRtcConfig,
     offer: &str,
     lang: Option<Lang>,
+    callee: Option<String>,
     seed: u64,
 ) -> Result<(String, String), WebRtcError> {
     let (answer, call) = accept_offer(offer, cfg).await?;
@@ -79,8 +80,8 @@ pub async fn answer_offer(
         id: id.clone(),
         channel: Channel::Webrtc,
         caller: "web caller".into(),
-        callee: "web".into(),
-        lang: lang.unwrap_or(hub.services().brain.plan.default_lang),
+        lang: lang.unwrap_or(hub.services().routes.route(callee.as_deref().unwrap_or("")).plan.default_lang),
+        callee: callee.unwrap_or_else(|| "web".into()),
     };
     let link = MediaLink { format, inbound: in_rx, outbound: out_tx };
     let (ended_tx, ended_rx) = oneshot::channel();

@@ -83,6 +83,9 @@ struct Offer {
     /// The language the caller picked on the page; default: the dialplan's.
     #[serde(default)]
     lang: Option<crate::lang::Lang>,
+    /// The hotline number the page calls (config `numbers`); default: the default dialplan.
+    #[serde(default)]
+    to: Option<String>,
 }
 
 /// `{"sdp", "type": "offer"}` → `{"sdp", "type": "answer", "call_id"}`. The answer carries
@@ -96,7 +99,7 @@ async fn webrtc_offer(State(s): State<AppState>, body: Result<Json<Offer>, axum:
         return Err(ApiError::ShuttingDown);
     }
     let seed = crate::server::random_seed();
-    let (sdp, call_id) = crate::server::webrtc::answer_offer(&s.hub, &s.webrtc, &offer.sdp, offer.lang, seed)
+    let (sdp, call_id) = crate::server::webrtc::answer_offer(&s.hub, &s.webrtc, &offer.sdp, offer.lang, offer.to, seed)
         .await
         .map_err(|e| match e {
             crate::webrtc::WebRtcError::InvalidOffer(why) => ApiError::BadRequest(format!("invalid offer: {why}")),

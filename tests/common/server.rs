@@ -52,10 +52,21 @@ pub struct Server {
 impl Server {
     /// Starts `callbot serve` on 127.0.0.1 and waits (up to 3 min: models load) until it answers.
     pub fn start(http_port: u16, sip_port: u16) -> Server {
+        Self::start_with(http_port, sip_port, None)
+    }
+
+    /// [`start`](Self::start) with a `callbot.toml`.
+    pub fn start_with(http_port: u16, sip_port: u16, config: Option<&Path>) -> Server {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let log = data_dir.path().join("serve.log");
-        let mut child = super::callbot()
-            .args(["serve", "--http", &format!("127.0.0.1:{http_port}"), "--sip", &format!("127.0.0.1:{sip_port}")])
+        let mut command = super::callbot();
+        if let Some(config) = config {
+            command.arg("serve").arg("--config").arg(config);
+        } else {
+            command.arg("serve");
+        }
+        let mut child = command
+            .args(["--http", &format!("127.0.0.1:{http_port}"), "--sip", &format!("127.0.0.1:{sip_port}")])
             .arg("--data-dir")
             .arg(data_dir.path())
             .env("RUST_LOG", "callbot=info")
