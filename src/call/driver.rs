@@ -95,7 +95,7 @@ struct Driver {
     tts_tx: mpsc::UnboundedSender<TtsChunk>,
     /// Synthesis still running, by turn, so a barge-in can stop it.
     synthesizing: Vec<(u64, Canceller)>,
-    /// The first utterance is being recognised in language-detection mode.
+    /// Set once the call is over, with who ended it and why.
     end: Option<CallEnd>,
 }
 
