@@ -74,3 +74,28 @@ fn partials_arrive_while_the_caller_is_still_speaking() {
     assert!(out.partials > 0, "{out:#?}");
     assert!(words(&out.text).contains("what you can do for your country"), "{}", out.text);
 }
+
+#[test]
+fn a_telephone_utterance_ends_soon_after_the_voice_does() {
+    // earshot alone kept 8 kHz speech "voiced" through seconds of quiet line (see media::vad),
+    // so the caller waited for an answer that long.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = data("en_asr/audio/speechbrain_spk1_snt2.wav");
+    let phone = common::server::pcm_8k(std::path::Path::new(&src), dir.path());
+    let mut pcm = load_for_asr(&phone).expect("decode clip");
+    // Where a listener hears the speech end: the last 20 ms above -40 dBFS.
+    let loud = |f: &[f32]| (f.iter().map(|s| s * s).sum::<f32>() / f.len() as f32).sqrt() > 0.01;
+    let speech_end_ms = pcm.chunks(320).rposition(loud).expect("speech") as u64 * 20 + 20;
+    // Then 2 s of a quiet line (-70 dBFS hiss, deterministic).
+    let mut x = 1u32;
+    pcm.extend((0..32_000).map(|_| {
+        x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+        (x >> 8) as f32 / (1u32 << 24) as f32 * 0.001 - 0.0005
+    }));
+    let model = load_model(&ModelsDir::from_env(), Some("tiny.en"), Language::En).unwrap();
+    let pool = pool_for(model).unwrap();
+    let out = transcribe_streaming(&pool, &pcm, Language::En, &StreamConfig::default(), false).unwrap();
+    assert_eq!(out.utterances.len(), 1, "{out:#?}");
+    let end = out.utterances[0].end_ms;
+    assert!(end <= speech_end_ms + 300, "voice ended at {end} ms, the speech at {speech_end_ms} ms");
+}

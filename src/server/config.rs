@@ -48,6 +48,9 @@ pub struct AsrConfig {
     pub model_zh: String,
     /// Decoder threads per model; default: one per core.
     pub workers: Option<usize>,
+    /// Threads for a final that finds its pool idle; default: one per core (at most 4).
+    /// 1 keeps every decode single-threaded, steadier when other work shares the cores.
+    pub solo_threads: Option<usize>,
     /// Follow the caller into the other language: a final the current model doubts is decoded
     /// again by `model_zh` in the other language, which also identifies the language
     /// (`asr::identify`). Confident finals cost nothing extra.
@@ -57,7 +60,7 @@ pub struct AsrConfig {
 
 impl Default for AsrConfig {
     fn default() -> Self {
-        Self { models_dir: None, model_en: "tiny.en".into(), model_zh: "base".into(), workers: None, identify_language: true, stream: StreamConfig::default() }
+        Self { models_dir: None, model_en: "tiny.en".into(), model_zh: "base".into(), workers: None, solo_threads: None, identify_language: true, stream: StreamConfig::default() }
     }
 }
 

@@ -60,11 +60,15 @@ pub fn load(cfg: &ServerConfig) -> anyhow::Result<Loaded> {
     };
     let models = cfg.asr.models_dir.clone().map(ModelsDir::new).unwrap_or_else(ModelsDir::from_env);
     let workers = cfg.asr.workers.unwrap_or_else(|| PoolConfig::default().workers);
-    let asr_en = Arc::new(pool(&models, &cfg.asr.model_en, Language::En, workers)?);
+    let mut pool_cfg = PoolConfig { workers, ..PoolConfig::default() };
+    if let Some(solo) = cfg.asr.solo_threads {
+        pool_cfg.solo_threads = solo.max(1);
+    }
+    let asr_en = Arc::new(pool(&models, &cfg.asr.model_en, Language::En, &pool_cfg)?);
     let asr_zh = if cfg.asr.model_zh == cfg.asr.model_en {
         Arc::clone(&asr_en)
     } else {
-        Arc::new(pool(&models, &cfg.asr.model_zh, Language::Zh, workers)?)
+        Arc::new(pool(&models, &cfg.asr.model_zh, Language::Zh, &pool_cfg)?)
     };
     let engine = EspeakTts::new(cfg.tts.clone())?;
     let tts: Arc<dyn Tts> = Arc::new(PromptCache::new(engine, PROMPT_CACHE_SAMPLES));
@@ -108,7 +112,7 @@ fn routes(cfg: &ServerConfig) -> anyhow::Result<Routes> {
 }
 
 /// A decoder pool for `model`, fetching the model first if it is a known name not yet installed.
-fn pool(models: &ModelsDir, model: &str, language: Language, workers: usize) -> anyhow::Result<AsrPool> {
+fn pool(models: &ModelsDir, model: &str, language: Language, config: &PoolConfig) -> anyhow::Result<AsrPool> {
     let loaded = match load_model(models, Some(model), language) {
         Err(AsrError::Model(crate::models::ModelsError::NotInstalled { .. })) => {
             eprintln!("model {model} is not installed: fetching it");
@@ -117,7 +121,7 @@ fn pool(models: &ModelsDir, model: &str, language: Language, workers: usize) -> 
         }
         other => other?,
     };
-    Ok(AsrPool::new(loaded, PoolConfig { workers, ..PoolConfig::default() })?)
+    Ok(AsrPool::new(loaded, config.clone())?)
 }
 
 fn fetch_model(models: &ModelsDir, name: &str) -> anyhow::Result<()> {
