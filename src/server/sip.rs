@@ -242,7 +242,7 @@ impl Core {
             callee: p.callee.clone(),
             lang: self.hub.services().brain.plan.default_lang,
         };
-        let link = MediaLink { format, inbound: in_rx, outbound: out_tx };
+        let link = MediaLink { format, inbound: in_rx, outbound: out_tx, rtcp: true };
         let input = self.input.clone();
         let id = call_id.to_string();
         self.next_seed = self.next_seed.wrapping_add(0x9E37_79B9_7F4A_7C15);

@@ -82,7 +82,7 @@ pub async fn answer_offer(
         callee: "web".into(),
         lang: lang.unwrap_or(hub.services().brain.plan.default_lang),
     };
-    let link = MediaLink { format, inbound: in_rx, outbound: out_tx };
+    let link = MediaLink { format, inbound: in_rx, outbound: out_tx, rtcp: false };
     let (ended_tx, ended_rx) = oneshot::channel();
     let calls = hub.start(info, link, seed, move |_| {
         let _ = ended_tx.send(());
