@@ -22,8 +22,8 @@ pub mod wire;
 
 use reception::ReceptionStats;
 use schedule::{Schedule, Situation};
-use wire::{ReportBlock, RtcpPacket, SenderInfo};
 pub use wire::RtcpError;
+use wire::{ReportBlock, RtcpPacket, SenderInfo};
 
 use crate::rtp::SplitMix64;
 
@@ -197,7 +197,8 @@ impl RtcpSession {
             return None;
         }
         let packet = self.config.send_reports.then(|| self.compound(now_ms, sending, None));
-        let caller_sent = self.caller_rtp_ms.is_some_and(|at| now_ms.saturating_sub(at) < 2 * schedule::MIN_INTERVAL_MS as u64);
+        let caller_sent =
+            self.caller_rtp_ms.is_some_and(|at| now_ms.saturating_sub(at) < 2 * schedule::MIN_INTERVAL_MS as u64);
         let now = Situation {
             initial: false,
             we_sent: self.we_sent(sending),

@@ -253,7 +253,10 @@ mod tests {
         feed(&mut stats, &[(101, 160, 20), (102, 320, 40)]);
         let report = stats.take_report().expect("valid source");
         assert_eq!((stats.received(), stats.lost()), (2, 0));
-        assert_eq!((report.ssrc, report.extended_highest, report.cumulative_lost, report.fraction_lost), (7, 102, 0, 0));
+        assert_eq!(
+            (report.ssrc, report.extended_highest, report.cumulative_lost, report.fraction_lost),
+            (7, 102, 0, 0)
+        );
     }
 
     #[test]
@@ -347,7 +350,8 @@ mod tests {
     fn jitter_survives_timestamp_wrap_and_a_48khz_clock() {
         let mut stats = ReceptionStats::new(48_000);
         let base = u32::MAX - 960 * 5;
-        let packets: Vec<_> = (0..50u16).map(|i| (i, base.wrapping_add(960 * u32::from(i)), 20 * u64::from(i))).collect();
+        let packets: Vec<_> =
+            (0..50u16).map(|i| (i, base.wrapping_add(960 * u32::from(i)), 20 * u64::from(i))).collect();
         feed(&mut stats, &packets);
         assert_eq!(stats.take_report().expect("report").jitter, 0, "wrap is not a jump");
     }

@@ -48,7 +48,9 @@ fn a_receiver_sends_rr_and_a_sender_sr_until_two_silent_intervals() {
     let mut s = session(0xAAAA, 3);
     let (_, packets) = next_report(&mut s, &Sending::default());
     assert!(matches!(&packets[0], RtcpPacket::ReceiverReport { ssrc: 0xAAAA, blocks } if blocks.is_empty()));
-    assert!(matches!(&packets[1], RtcpPacket::SourceDescription { cnames } if cnames[0] == (0xAAAA, s.cname().to_string())));
+    assert!(
+        matches!(&packets[1], RtcpPacket::SourceDescription { cnames } if cnames[0] == (0xAAAA, s.cname().to_string()))
+    );
 
     let (_, packets) = next_report(&mut s, &sent(100));
     let RtcpPacket::SenderReport { info, .. } = &packets[0] else { panic!("{packets:?}") };
@@ -99,7 +101,8 @@ fn two_sessions_learn_loss_jitter_and_round_trip_from_each_other() {
         if now % 20 == 0 && now < 20_000 {
             let n = now / 20;
             for (i, side) in sending.iter_mut().enumerate() {
-                *side = Sending { packets: side.packets + 1, octets: side.octets + 160, last: Some((160 * n as u32, now)) };
+                *side =
+                    Sending { packets: side.packets + 1, octets: side.octets + 160, last: Some((160 * n as u32, now)) };
                 // Every 25th packet of the caller's is lost on the way: 4 %.
                 if i == 1 && n % 25 == 7 {
                     continue;
@@ -149,7 +152,12 @@ fn rtt_from_lsr_and_dlsr_by_hand() {
     let packets = parse_compound(&us.poll_report(at, &sent(50)).expect("due")).expect("parses");
     let RtcpPacket::SenderReport { info, .. } = &packets[0] else { panic!("{packets:?}") };
     // The caller held our SR for 100 ms; its RR reaches us 150 ms after we sent: RTT 50 ms.
-    let block = wire::ReportBlock { ssrc: 0x0B07, lsr: (info.ntp >> 16) as u32, dlsr: ms_to_ntp_short(100), ..Default::default() };
+    let block = wire::ReportBlock {
+        ssrc: 0x0B07,
+        lsr: (info.ntp >> 16) as u32,
+        dlsr: ms_to_ntp_short(100),
+        ..Default::default()
+    };
     let rr = wire::build_compound(0xCA11, None, &[block], "caller", None);
     us.on_rtcp(at + 150, &rr).expect("parses");
     let rtt = us.quality(&sent(50)).caller_report.and_then(|r| r.rtt_ms).expect("rtt");

@@ -75,13 +75,27 @@ pub struct SenderInfo {
 /// The parts of a compound packet this module reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RtcpPacket {
-    SenderReport { ssrc: u32, info: SenderInfo, blocks: Vec<ReportBlock> },
-    ReceiverReport { ssrc: u32, blocks: Vec<ReportBlock> },
+    SenderReport {
+        ssrc: u32,
+        info: SenderInfo,
+        blocks: Vec<ReportBlock>,
+    },
+    ReceiverReport {
+        ssrc: u32,
+        blocks: Vec<ReportBlock>,
+    },
     /// The CNAME of each chunk that has one.
-    SourceDescription { cnames: Vec<(u32, String)> },
-    Bye { ssrcs: Vec<u32>, reason: String },
+    SourceDescription {
+        cnames: Vec<(u32, String)>,
+    },
+    Bye {
+        ssrcs: Vec<u32>,
+        reason: String,
+    },
     /// APP, feedback, XR and the rest: well-formed, skipped.
-    Other { packet_type: u8 },
+    Other {
+        packet_type: u8,
+    },
 }
 
 /// Splits a compound packet and reads its SR, RR, SDES and BYE parts.
@@ -145,9 +159,13 @@ pub fn build_compound(
     });
     let cname = Bytes::copy_from_slice(truncate(cname).as_bytes());
     let item = SourceDescriptionItem { sdes_type: SdesType::SdesCname, text: cname };
-    parts.push(Box::new(SourceDescription { chunks: vec![SourceDescriptionChunk { source: ssrc, items: vec![item] }] }));
+    parts
+        .push(Box::new(SourceDescription { chunks: vec![SourceDescriptionChunk { source: ssrc, items: vec![item] }] }));
     if let Some(reason) = bye {
-        parts.push(Box::new(Goodbye { sources: vec![ssrc], reason: Bytes::copy_from_slice(truncate(reason).as_bytes()) }));
+        parts.push(Box::new(Goodbye {
+            sources: vec![ssrc],
+            reason: Bytes::copy_from_slice(truncate(reason).as_bytes()),
+        }));
     }
     // Marshalling fails only on what we never build: over 31 report blocks or SSRCs, a text
     // over 255 bytes (truncated above), a cumulative loss over 24 bits (masked below).
@@ -253,7 +271,9 @@ mod tests {
             ]
         );
         let empty = build_compound(9, None, &[], "c", None);
-        assert!(matches!(&parse_compound(&empty).unwrap()[0], RtcpPacket::ReceiverReport { blocks, .. } if blocks.is_empty()));
+        assert!(
+            matches!(&parse_compound(&empty).unwrap()[0], RtcpPacket::ReceiverReport { blocks, .. } if blocks.is_empty())
+        );
     }
 
     #[test]
@@ -261,7 +281,9 @@ mod tests {
         for lost in [0, 1, -1, 0x7F_FFFF, -0x80_0000] {
             let bytes = build_compound(1, None, &[block(2, lost)], "c", None);
             let Ok(packets) = parse_compound(&bytes) else { panic!("{lost}") };
-            assert!(matches!(&packets[0], RtcpPacket::ReceiverReport { blocks, .. } if blocks[0].cumulative_lost == lost));
+            assert!(
+                matches!(&packets[0], RtcpPacket::ReceiverReport { blocks, .. } if blocks[0].cumulative_lost == lost)
+            );
         }
         // On the wire: -1 is 0xFFFFFF after the fraction byte.
         let bytes = build_compound(1, None, &[block(2, -1)], "c", None);
@@ -288,10 +310,13 @@ mod tests {
             lsr: 0x1234_5678,
             dlsr: 0x10000,
         };
-        assert_eq!(packets, vec![
-            RtcpPacket::ReceiverReport { ssrc: 0x0102_0304, blocks: vec![want] },
-            RtcpPacket::Other { packet_type: 204 }
-        ]);
+        assert_eq!(
+            packets,
+            vec![
+                RtcpPacket::ReceiverReport { ssrc: 0x0102_0304, blocks: vec![want] },
+                RtcpPacket::Other { packet_type: 204 }
+            ]
+        );
     }
 
     #[test]
