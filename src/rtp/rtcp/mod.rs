@@ -217,6 +217,8 @@ impl RtcpSession {
         }
         let packet = self.compound(now_ms, sending, Some(reason));
         self.bye_sent = true;
+        // Nothing is due any more: callers polling on `next_report_ms` stop here.
+        self.next_report_ms = u64::MAX;
         Some(packet)
     }
 

@@ -199,6 +199,7 @@ fn bye_goes_once_and_only_after_we_took_part() {
     assert_eq!(packets[2], RtcpPacket::Bye { ssrcs: vec![1], reason: "the caller hung up".into() });
     assert_eq!(s.bye(200, &sent(3), "again"), None);
     assert_eq!(s.poll_report(1_000_000, &sent(3)), None, "nothing after BYE");
+    assert_eq!(s.next_report_ms(), u64::MAX, "and nothing due");
 }
 
 #[test]
