@@ -13,7 +13,7 @@ use callbot::call::registry::CallInfo;
 use callbot::call::{CallEvent, Channel, Speaker};
 use callbot::lang::Lang;
 use callbot::media::codec::{AudioDecoder, AudioEncoder, Codec};
-use callbot::rtp::packet::{RtpHeader, RtpPacket};
+use callbot::rtp::packet::{PacketKind, RtpHeader, RtpPacket, classify};
 use callbot::server::{ServerConfig, load};
 use tokio::sync::mpsc;
 
@@ -34,7 +34,7 @@ async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
     let (out_tx, mut out_rx) = mpsc::channel(64);
     let (ctl_tx, ctl_rx) = mpsc::channel(4);
     let format = MediaFormat { codec: Codec::Pcmu, payload_type: 0, dtmf_payload_type: Some(101) };
-    let link = MediaLink { format, inbound: in_rx, outbound: out_tx };
+    let link = MediaLink { format, inbound: in_rx, outbound: out_tx, rtcp: true };
     let info = CallInfo { id: "t1".into(), channel: Channel::Sip, caller: "test".into(), callee: "shop".into(), lang: Lang::En };
     let call = tokio::spawn(run_call(info, Arc::clone(&services), link, ctl_rx, chrono::Local::now().date_naive(), 1));
 
@@ -62,13 +62,17 @@ async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
 
     let mut dec = AudioDecoder::new(Codec::Pcmu).expect("decoder");
     let mut bot_audio = Vec::new();
-    let (mut barged, mut heard, mut answered) = (false, None, false);
+    let (mut barged, mut heard, mut answered, mut rtcp_reports) = (false, None, false, 0);
     let deadline = tokio::time::Instant::now() + Duration::from_secs(40);
     while !(barged && heard.is_some() && answered) && tokio::time::Instant::now() < deadline {
         tokio::select! {
             Some(pkt) = out_rx.recv() => {
-                let p = RtpPacket::parse(&pkt).expect("bot sends valid RTP");
-                dec.decode(p.payload, &mut bot_audio).expect("decodable PCMU");
+                if matches!(classify(&pkt), PacketKind::Rtcp { .. }) {
+                    rtcp_reports += 1;
+                } else {
+                    let p = RtpPacket::parse(&pkt).expect("bot sends valid RTP");
+                    dec.decode(p.payload, &mut bot_audio).expect("decodable PCMU");
+                }
             }
             Ok(rec) = events.recv() => match &rec.event {
                 CallEvent::PlaybackStopped { reason, .. } if format!("{reason:?}") == "BargeIn" => barged = true,
@@ -92,4 +96,9 @@ async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
     drop(sender);
     let detail = services.calls.get("t1").expect("call recorded");
     assert!(detail.transcript.iter().any(|l| l.speaker == Speaker::Bot), "bot lines in the transcript");
+    // RTCP (the link asked for it): reports went out, and the record has the figures.
+    assert!(rtcp_reports >= 1, "an RTCP report within the first seconds");
+    let media = detail.media.expect("media figures recorded");
+    assert!(media.packets_received > 500 && media.packets_lost == 0, "{media:?}");
+    assert!(media.rtcp_sent >= 1 && media.packets_sent > 0, "{media:?}");
 }

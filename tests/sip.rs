@@ -143,14 +143,15 @@ fn shutdown_hangs_up_live_calls_and_keeps_their_records() {
 }
 
 /// baresip as a softphone: plays `clip` as its microphone, records what it hears (sndfile).
-fn baresip_config(dir: &Path, clip: &Path) -> std::path::PathBuf {
+/// `extra` is more config lines.
+fn baresip_config(dir: &Path, clip: &Path, extra: &str) -> std::path::PathBuf {
     let conf = dir.join("baresip");
     std::fs::create_dir_all(conf.join("rec")).expect("mkdir");
     let config = format!(
         "sip_listen 127.0.0.1:25070\nnet_interface 127.0.0.1\ndns_server 127.0.0.1:53\n\
          audio_source aufile,{clip}\naudio_player aufile,/dev/null\naudio_alert aufile,/dev/null\n\
          rtp_ports 41000-41100\nmodule_path /usr/lib/baresip/modules\nmodule g711.so\nmodule aufile.so\n\
-         module sndfile.so\nsnd_path {rec}\nmodule_app account.so\nmodule_app menu.so\n",
+         module sndfile.so\nsnd_path {rec}\nmodule_app account.so\nmodule_app menu.so\n{extra}",
         clip = clip.display(),
         rec = conf.join("rec").display()
     );
@@ -172,7 +173,7 @@ fn a_baresip_caller_hears_the_bot_and_is_understood() {
     let padded = dir.path().join("jfk_padded.wav");
     let status = Command::new("sox").arg(&speech).arg(&padded).args(["pad", "0", "15"]).status().expect("sox");
     assert!(status.success());
-    let conf = baresip_config(dir.path(), &padded);
+    let conf = baresip_config(dir.path(), &padded, "");
     let out = Command::new("baresip")
         .arg("-f")
         .arg(&conf)
@@ -182,6 +183,7 @@ fn a_baresip_caller_hears_the_bot_and_is_understood() {
         .expect("baresip runs (apt install baresip-core)");
     let log = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
     assert!(out.status.success(), "baresip: {log}");
+    assert!(!log.contains("RTP/RTCP multiplexing enabled"), "no rtcp-mux offered: RTCP on port + 1");
     let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
     let call = server.call(calls[0]["id"].as_str().expect("id"));
     let heard = caller_text(&call);
@@ -199,6 +201,64 @@ fn a_baresip_caller_hears_the_bot_and_is_understood() {
     let secs = heard_audio.duration_secs();
     let rms = (heard_audio.samples.iter().map(|s| s * s).sum::<f32>() / heard_audio.samples.len().max(1) as f32).sqrt();
     assert!(secs > 3.0 && rms > 0.02, "bot audio at the caller: {secs:.1} s, rms {rms:.3}");
+    // RTCP both ways (baresip sends it on RTP port + 1 by default): our statistics of its
+    // stream, and its reports about ours, with a round trip from the LSR/DLSR of our SRs.
+    let media = &call["media"];
+    eprintln!("media figures of the baresip call: {media:#}");
+    assert!(media["packets_received"].as_u64() > Some(500), "about 24 s of 20 ms packets: {media:#}");
+    assert!(media["packets_lost"].as_i64() == Some(0) && media["jitter_ms"].as_f64() < Some(20.0), "loopback: {media:#}");
+    assert!(media["rtcp_sent"].as_u64() >= Some(2) && media["rtcp_received"].as_u64() >= Some(2), "{media:#}");
+    assert_eq!(media["rtcp_malformed"], 0, "{media:#}");
+    assert!(media["caller_cname"].as_str().is_some_and(|c| !c.is_empty()), "baresip's SDES: {media:#}");
+    let report = &media["caller_report"];
+    assert_eq!((report["packets_lost"].as_i64(), report["fraction_lost"].as_f64()), (Some(0), Some(0.0)), "{media:#}");
+    assert!(report["jitter_ms"].as_f64().is_some(), "{media:#}");
+    assert!(report["rtt_ms"].as_f64().is_some_and(|rtt| (0.0..100.0).contains(&rtt)), "loopback round trip: {media:#}");
+    let data_dir = server.data_dir.path().to_path_buf();
+    assert!(server.stop().success());
+    // The record has the same figures.
+    let store = callbot::store::CallStore::open(&data_dir.join("calls.db")).expect("opens");
+    let id = calls[0]["id"].as_str().expect("id");
+    let stored = store.detail(id).expect("reads").expect("saved");
+    assert_eq!(stored["media"]["caller_report"], *report, "the stored call has the caller's report");
+}
+
+#[test]
+fn a_baresip_caller_with_rtcp_mux_reports_on_the_rtp_port() {
+    if !in_loopback_namespace("a_baresip_caller_with_rtcp_mux_reports_on_the_rtp_port") {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut server = Server::start(18080, 15060);
+    // 12 s of silence: long enough for two report intervals each way.
+    let silence = dir.path().join("silence.wav");
+    let status = Command::new("sox")
+        .args(["-n", "-r", "8000", "-c", "1", "-b", "16"])
+        .arg(&silence)
+        .args(["trim", "0", "12"])
+        .status()
+        .expect("sox");
+    assert!(status.success());
+    let conf = baresip_config(dir.path(), &silence, "rtcp_mux yes\n");
+    let out = Command::new("baresip")
+        .arg("-f")
+        .arg(&conf)
+        .args(["-t", "14", "-e", &format!("/dial sip:shop@127.0.0.1:{}", server.sip_port)])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("baresip runs (apt install baresip-core)");
+    let log = String::from_utf8_lossy(&out.stdout).replace('\r', "\n");
+    assert!(out.status.success(), "baresip: {log}");
+    assert!(log.contains("RTP/RTCP multiplexing enabled"), "our answer accepted rtcp-mux: {log}");
+    let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
+    let call = server.call(calls[0]["id"].as_str().expect("id"));
+    let media = &call["media"];
+    eprintln!("media figures of the muxed baresip call: {media:#}");
+    assert!(media["packets_received"].as_u64() > Some(300), "{media:#}");
+    assert!(media["rtcp_received"].as_u64() >= Some(1) && media["rtcp_malformed"] == 0, "{media:#}");
+    let report = &media["caller_report"];
+    assert_eq!(report["packets_lost"].as_i64(), Some(0), "baresip heard our stream whole: {media:#}");
+    assert!(report["rtt_ms"].as_f64().is_some_and(|rtt| rtt < 100.0), "our SRs reached it on the RTP port: {media:#}");
     assert!(server.stop().success());
 }
 

@@ -58,8 +58,12 @@ impl CallServices {
 pub struct MediaLink {
     pub format: MediaFormat,
     pub inbound: mpsc::Receiver<Vec<u8>>,
-    /// Full means the transport is stuck: the packet is dropped, the call goes on.
+    /// Full means the transport is stuck: the packet is dropped, the call goes on. RTCP goes
+    /// this way too; the transport tells it from RTP by its packet type (RFC 5761).
     pub outbound: mpsc::Sender<Vec<u8>>,
+    /// The transport leaves RTCP to the call (SIP): we send reports and a BYE. WebRTC's stack
+    /// runs its own, so there we only keep the figures.
+    pub rtcp: bool,
 }
 
 /// What the transport or the API asks of a running call.
@@ -110,7 +114,11 @@ pub async fn run_call(
 ) -> CallEnd {
     let calls = Arc::clone(&services.calls);
     calls.begin(&info, chrono::Utc::now());
+    // The call's clock starts here; RTCP's wall-clock times are counted from this instant.
+    let started = Instant::now();
+    let since_epoch = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     let pipeline = match MediaPipeline::new(link.format, seed) {
+        Ok(p) if link.rtcp => p.with_rtcp_reports(crate::rtp::rtcp::ntp_from_unix(since_epoch)),
         Ok(p) => p,
         Err(e) => {
             let reason = format!("media setup failed: {e}");
@@ -139,7 +147,7 @@ pub async fn run_call(
     let mut d = Driver {
         info,
         services,
-        started: Instant::now(),
+        started,
         session,
         pipeline,
         asr,
@@ -179,6 +187,7 @@ pub async fn run_call(
         }
     }
     d.stop_synthesis();
+    d.close_media();
     // The caller's last words are still worth having in the record.
     let events = d.asr.end_stream();
     d.asr_events(events);
@@ -224,8 +233,11 @@ impl Driver {
     fn tick(&mut self) {
         let now = self.now_ms();
         let tick = self.pipeline.tick(now);
-        if let Some(packet) = tick.rtp {
+        for packet in tick.rtp.into_iter().chain(tick.rtcp) {
             let _ = self.outbound.try_send(packet);
+        }
+        if let Some(quality) = tick.quality {
+            self.services.calls.record(&self.info.id, now, CallEvent::MediaStats(quality));
         }
         for event in tick.playback {
             let input = match event {
@@ -241,6 +253,17 @@ impl Driver {
         }
     }
 
+    /// The media session is over: RTCP BYE to the caller, the final figures to the record.
+    fn close_media(&mut self) {
+        let now = self.now_ms();
+        let reason = self.end.as_ref().map_or("", |e| e.reason.as_str());
+        let closing = self.pipeline.close(now, reason);
+        if let Some(bye) = closing.bye {
+            let _ = self.outbound.try_send(bye);
+        }
+        self.services.calls.record(&self.info.id, now, CallEvent::MediaStats(closing.quality));
+    }
+
     fn receive(&mut self, datagram: &[u8]) {
         let now = self.now_ms();
         match self.pipeline.receive(now, datagram) {
@@ -249,7 +272,7 @@ impl Driver {
                 self.apply(out);
             }
             Ok(_) => {}
-            Err(e) => tracing::debug!(call = %self.info.id, "bad RTP packet: {e}"),
+            Err(e) => tracing::debug!(call = %self.info.id, "bad RTP/RTCP packet: {e}"),
         }
     }
 

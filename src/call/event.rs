@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use crate::dialog::BotTurn;
 use crate::lang::Lang;
+use crate::rtp::rtcp::MediaQuality;
 
 /// How the caller reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
@@ -66,6 +67,9 @@ pub enum CallEvent {
     /// Transcription of this call is behind real time (the decoder pool is saturated).
     AsrFallingBehind { pending_ms: u64 },
     AsrCaughtUp,
+    /// The call's media quality (RTP received, loss, jitter, the caller's RTCP reports about
+    /// ours), at each RTCP report time and once more at the end.
+    MediaStats(MediaQuality),
     /// Something failed inside this call; the call carries on if it can.
     Error { what: String },
     Ended { reason: String },

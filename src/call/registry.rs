@@ -13,6 +13,7 @@ use tokio::sync::broadcast;
 use super::event::{CallEvent, CallEventRecord, Channel, Speaker, StopReason, TranscriptLine};
 use crate::dialplan::Action;
 use crate::lang::Lang;
+use crate::rtp::rtcp::MediaQuality;
 
 /// Ended calls kept in memory for the API; older ones are only in the store.
 const RECENT_ENDED: usize = 500;
@@ -74,6 +75,8 @@ pub struct CallDetail {
     pub dtmf: String,
     /// Times the caller spoke over the bot and stopped it.
     pub barge_ins: u32,
+    /// The latest media-quality figures; null until the first (a few seconds into the call).
+    pub media: Option<MediaQuality>,
     pub events: u64,
 }
 
@@ -127,7 +130,7 @@ impl Calls {
             duration_ms: 0,
             end_reason: None,
         };
-        let detail = CallDetail { summary, transcript: Vec::new(), turns: Vec::new(), dtmf: String::new(), barge_ins: 0, events: 0 };
+        let detail = CallDetail { summary, transcript: Vec::new(), turns: Vec::new(), dtmf: String::new(), barge_ins: 0, media: None, events: 0 };
         self.lock().calls.insert(info.id.clone(), CallView { detail, next_seq: 0 });
         let started = CallEvent::Started {
             channel: info.channel,
@@ -232,6 +235,7 @@ fn apply(d: &mut CallDetail, at_ms: u64, event: &CallEvent) {
         }),
         CallEvent::Dtmf { digit } => d.dtmf.push(*digit),
         CallEvent::LanguageChanged { lang } => d.summary.lang = *lang,
+        CallEvent::MediaStats(quality) => d.media = Some(quality.clone()),
         CallEvent::TransferRequested { .. } => d.summary.state = CallStatus::Queued,
         CallEvent::Ended { reason } => {
             d.summary.state = CallStatus::Ended;

@@ -6,6 +6,8 @@
 //! - [`jitter`]: per-call jitter buffer with adaptive depth; yields one 20 ms frame per `pop`.
 //! - [`sender`]: outgoing RTP state (SSRC, sequence, timestamp, marker) for 20 ms frames.
 //! - [`plc`]: packet loss concealment for G.711 frames (pitch repetition with fading).
+//! - [`rtcp`]: RTCP reports (RFC 3550 §6): reception statistics, SR/RR/SDES/BYE, the report
+//!   schedule, and what the caller's reports say about our stream.
 //!
 //! Every piece is sans-IO: no sockets, no clock reads. Time comes in as milliseconds on the caller's
 //! monotonic clock, packets come in as byte slices, and tests drive them faster than real time.
@@ -16,6 +18,7 @@ pub mod g711;
 pub mod jitter;
 pub mod packet;
 pub mod plc;
+pub mod rtcp;
 pub mod sender;
 
 /// Any error from this module, for callers that want one type.
@@ -27,6 +30,8 @@ pub enum RtpError {
     Dtmf(#[from] dtmf::DtmfError),
     #[error(transparent)]
     Sender(#[from] sender::SenderError),
+    #[error(transparent)]
+    Rtcp(#[from] rtcp::RtcpError),
 }
 
 /// SplitMix64: a tiny deterministic generator, so a seed gives reproducible SSRCs and test streams
@@ -45,6 +50,11 @@ impl SplitMix64 {
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1): the top 53 bits as a double's mantissa.
+    pub(crate) fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Uniform enough in `0..bound` for tests and initial values (`bound` > 0).

@@ -138,6 +138,11 @@ impl RtpSender {
         self.timestamp
     }
 
+    /// When the last packet was sent (the caller's clock); None before the first.
+    pub fn last_sent_ms(&self) -> Option<u64> {
+        self.last_sent_ms
+    }
+
     pub fn packets_sent(&self) -> u64 {
         self.packets_sent
     }

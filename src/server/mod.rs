@@ -4,6 +4,7 @@
 //! - [`config`]: `callbot.toml` and its environment overrides.
 //! - [`calls`]: starting call drivers and keeping a handle on each (hang-up, shutdown).
 //! - [`sip`]: the SIP endpoint: UDP and TCP sockets around the sans-IO user agent.
+//! - [`media`]: a SIP call's RTP and RTCP sockets (RTCP on port + 1, or rtcp-mux), symmetric.
 //! - [`webrtc`]: WebRTC callers: an SDP offer (from the web page) becomes a call.
 //!
 //! Shutdown (Ctrl-C or SIGTERM): stop taking calls, hang up every live call, wait for each to
@@ -11,6 +12,7 @@
 
 pub mod calls;
 pub mod config;
+pub mod media;
 pub mod sip;
 pub mod webrtc;
 

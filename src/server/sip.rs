@@ -2,9 +2,10 @@
 //!
 //! One task owns the [`Uas`]: every datagram, TCP message, timer and call ending goes to it
 //! through one channel, and it alone writes SIP to the sockets. Each answered call gets its own
-//! RTP socket (on `media_ip`, a port from the OS) and a small task that moves datagrams between
-//! that socket and the call's driver. RTP is symmetric: we send to where the caller's packets
-//! come from once they come, else to the address in their SDP.
+//! RTP and RTCP sockets (on `media_ip`, an even port from the OS and the one after it) and a
+//! small task that moves datagrams between them and the call's driver ([`super::media`]). Media
+//! is symmetric: we send to where the caller's packets come from once they come, else to the
+//! addresses in their SDP.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -18,6 +19,7 @@ use tokio::sync::mpsc;
 
 use super::ServerConfig;
 use super::calls::CallHub;
+use super::media::{MediaSockets, RemoteMedia, move_media};
 use crate::call::Channel;
 use crate::call::driver::{CallControl, CallEnd, MediaLink};
 use crate::call::pipeline::MediaFormat;
@@ -28,7 +30,8 @@ use crate::sip::sdp::{self, Negotiated};
 use crate::sip::uas::{GIVE_UP, Uas, UasConfig, UasEvent};
 use crate::sip::{ConnectionId, Destination};
 
-/// Datagrams queued towards a call's driver; beyond this the driver is stuck and packets drop.
+/// Datagrams (RTP and RTCP) queued towards a call's driver; beyond this the driver is stuck
+/// and packets drop.
 const RTP_QUEUE: usize = 64;
 
 enum Input {
@@ -47,11 +50,11 @@ enum Input {
 
 /// A call between `Incoming` and its end.
 struct Pending {
-    rtp: Option<UdpSocket>,
+    media: Option<MediaSockets>,
     caller: String,
     callee: String,
     control: Option<mpsc::Sender<CallControl>>,
-    remote: Option<tokio::sync::watch::Sender<SocketAddr>>,
+    remote: Option<tokio::sync::watch::Sender<RemoteMedia>>,
 }
 
 pub struct SipEndpoint {
@@ -185,18 +188,18 @@ impl Core {
                     let _ = self.uas.reject(now, &call_id, 503, "Service Unavailable");
                     return;
                 }
-                let rtp = match UdpSocket::bind((self.media_ip, 0)).await.and_then(|s| Ok((s.local_addr()?, s))) {
+                let sockets = match MediaSockets::bind(self.media_ip).await.and_then(|s| Ok((s.rtp_addr()?, s))) {
                     Ok(ok) => ok,
                     Err(e) => {
-                        tracing::error!("no RTP port for a call: {e}");
+                        tracing::error!("no RTP/RTCP ports for a call: {e}");
                         let _ = self.uas.reject(now, &call_id, 503, "Service Unavailable");
                         return;
                     }
                 };
                 let caller = caller.display_name.or(caller.user).unwrap_or_else(|| "anonymous".into());
-                let pending = Pending { rtp: Some(rtp.1), caller, callee: callee.unwrap_or_default(), control: None, remote: None };
+                let pending = Pending { media: Some(sockets.1), caller, callee: callee.unwrap_or_default(), control: None, remote: None };
                 self.calls.insert(call_id.clone(), pending);
-                if let Err(e) = self.uas.accept(now, &call_id, rtp.0) {
+                if let Err(e) = self.uas.accept(now, &call_id, sockets.0) {
                     tracing::warn!(call = %call_id, "accept failed: {e}");
                     self.calls.remove(&call_id);
                 }
@@ -206,7 +209,7 @@ impl Core {
             }
             UasEvent::Reoffered { call_id, media } => {
                 if let Some(remote) = self.calls.get(&call_id).and_then(|p| p.remote.as_ref()) {
-                    let _ = remote.send(media.remote_rtp);
+                    let _ = remote.send(RemoteMedia { rtp: media.remote_rtp, rtcp: media.remote_rtcp });
                 }
             }
             UasEvent::Cancelled { call_id } | UasEvent::Ended { call_id, .. } => {
@@ -224,7 +227,7 @@ impl Core {
 
     fn start_call(&mut self, call_id: &str, media: Negotiated) {
         let Some(p) = self.calls.get_mut(call_id) else { return };
-        let Some(socket) = p.rtp.take() else { return }; // already started
+        let Some(sockets) = p.media.take() else { return }; // already started
         let codec = match media.codec {
             sdp::Codec::Pcmu => Codec::Pcmu,
             sdp::Codec::Pcma => Codec::Pcma,
@@ -233,8 +236,9 @@ impl Core {
         let format = MediaFormat { codec, payload_type: media.payload_type, dtmf_payload_type: media.dtmf_payload_type };
         let (in_tx, in_rx) = mpsc::channel(RTP_QUEUE);
         let (out_tx, out_rx) = mpsc::channel(RTP_QUEUE);
-        let (remote_tx, remote_rx) = tokio::sync::watch::channel(media.remote_rtp);
-        tokio::spawn(move_rtp(socket, in_tx, out_rx, remote_rx));
+        let remote = RemoteMedia { rtp: media.remote_rtp, rtcp: media.remote_rtcp };
+        let (remote_tx, remote_rx) = tokio::sync::watch::channel(remote);
+        tokio::spawn(move_media(sockets, media.rtcp_mux, in_tx, out_rx, remote_rx));
         let info = CallInfo {
             id: call_id.to_string(),
             channel: Channel::Sip,
@@ -242,7 +246,7 @@ impl Core {
             callee: p.callee.clone(),
             lang: self.hub.services().routes.route(&p.callee).plan.default_lang,
         };
-        let link = MediaLink { format, inbound: in_rx, outbound: out_tx };
+        let link = MediaLink { format, inbound: in_rx, outbound: out_tx, rtcp: true };
         let input = self.input.clone();
         let id = call_id.to_string();
         self.next_seed = self.next_seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -258,49 +262,6 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     match deadline {
         Some(d) => tokio::time::sleep_until(d).await,
         None => std::future::pending().await,
-    }
-}
-
-/// Moves one call's RTP between its socket and its driver until the driver is done.
-async fn move_rtp(
-    socket: UdpSocket,
-    inbound: mpsc::Sender<Vec<u8>>,
-    mut outbound: mpsc::Receiver<Vec<u8>>,
-    mut remote: tokio::sync::watch::Receiver<SocketAddr>,
-) {
-    let mut peer = *remote.borrow_and_update();
-    let mut latched = false;
-    let mut buf = vec![0u8; 2048];
-    loop {
-        tokio::select! {
-            got = socket.recv_from(&mut buf) => match got {
-                Ok((n, from)) => {
-                    if !latched {
-                        // Symmetric RTP (RFC 4961): answer where the caller really sends from.
-                        peer = from;
-                        latched = true;
-                    }
-                    if inbound.try_send(buf[..n].to_vec()).is_err() && inbound.is_closed() {
-                        return;
-                    }
-                }
-                Err(e) => tracing::debug!("RTP receive: {e}"),
-            },
-            packet = outbound.recv() => match packet {
-                Some(p) => {
-                    if !peer.ip().is_unspecified() && peer.port() != 0 {
-                        let _ = socket.send_to(&p, peer).await;
-                    }
-                }
-                None => return,
-            },
-            changed = remote.changed() => {
-                if changed.is_ok() {
-                    peer = *remote.borrow_and_update();
-                    latched = false;
-                }
-            }
-        }
     }
 }
 

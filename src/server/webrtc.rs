@@ -83,7 +83,7 @@ pub async fn answer_offer(
         lang: lang.unwrap_or(hub.services().routes.route(callee.as_deref().unwrap_or("")).plan.default_lang),
         callee: callee.unwrap_or_else(|| "web".into()),
     };
-    let link = MediaLink { format, inbound: in_rx, outbound: out_tx };
+    let link = MediaLink { format, inbound: in_rx, outbound: out_tx, rtcp: false };
     let (ended_tx, ended_rx) = oneshot::channel();
     let calls = hub.start(info, link, seed, move |_| {
         let _ = ended_tx.send(());

@@ -7,7 +7,9 @@
 //! telephone-event (RFC 4733) is kept if offered at the chosen codec's clock rate; every offered
 //! m-line gets an answer m-line in the same order, and all but the first usable audio line are
 //! refused with port 0 (§6); our direction mirrors the peer's (sendonly is answered recvonly,
-//! and a c=0.0.0.0 hold, RFC 3264 §8.4, means the peer receives nothing).
+//! and a c=0.0.0.0 hold, RFC 3264 §8.4, means the peer receives nothing). RTCP goes to the RTP
+//! port + 1 (ours is always there, so we write no a=rtcp), or to the same port when the offer
+//! asks for rtcp-mux (RFC 5761), which we always accept.
 
 use bytesstr::BytesStr;
 use ezk_sdp_types::{Direction as SdpDirection, MediaDescription, MediaType, SessionDescription, TaggedAddress};
@@ -106,6 +108,11 @@ pub struct Negotiated {
     /// An unspecified address (0.0.0.0, RFC 2543 hold) is reported as is; `direction` then says
     /// not to send.
     pub remote_rtp: SocketAddr,
+    /// Where to send RTCP: `remote_rtp` itself with rtcp-mux, else the a=rtcp attribute
+    /// (RFC 3605), else the RTP port + 1 (RFC 3550 §11).
+    pub remote_rtcp: SocketAddr,
+    /// RTP and RTCP share one port (RFC 5761): the offer had a=rtcp-mux, and our answer says so.
+    pub rtcp_mux: bool,
     /// The peer's a=ptime (ms): the packet duration it wants to receive.
     pub ptime: Option<u32>,
     pub direction: Direction,
@@ -183,7 +190,13 @@ pub fn read_offer(body: &[u8], codecs: &[Codec]) -> Result<Offer, OfferError> {
 
 /// Reads the peer's answer to our [`offer_media`]: the stream it accepted, as we will use it.
 pub fn read_answer(body: &[u8], codecs: &[Codec]) -> Result<Negotiated, OfferError> {
-    read_offer(body, codecs).map(|o| o.media)
+    let mut media = read_offer(body, codecs)?.media;
+    if media.rtcp_mux {
+        // Our offers do not propose rtcp-mux, so an answer cannot accept it (RFC 5761 §5.1.1).
+        media.rtcp_mux = false;
+        media.remote_rtcp = implicit_rtcp(media.remote_rtp);
+    }
+    Ok(media)
 }
 
 /// The m-lines of our answer to `offer`, receiving RTP on `rtp_port`.
@@ -203,6 +216,9 @@ pub fn answer_media(offer: &Offer, rtp_port: u16) -> String {
                 if let Some(dtmf) = n.dtmf_payload_type {
                     let _ = write!(out, "a=rtpmap:{dtmf} telephone-event/{}\r\n", n.codec.clock_rate());
                     let _ = write!(out, "a=fmtp:{dtmf} {dtmf_events}\r\n");
+                }
+                if n.rtcp_mux {
+                    out.push_str("a=rtcp-mux\r\n");
                 }
                 let _ = write!(out, "a=ptime:20\r\n{}\r\n", n.direction.attribute());
             }
@@ -291,15 +307,35 @@ fn usable(md: &MediaDescription, sdp: &SessionDescription, codecs: &[Codec]) -> 
         SdpDirection::RecvOnly => (false, true),
         SdpDirection::Inactive => (false, false),
     };
+    let remote_rtp = SocketAddr::new(ip, md.media.port);
+    let remote_rtcp = match &md.rtcp {
+        _ if md.rtcp_mux => remote_rtp,
+        Some(rtcp) => {
+            let ip = match &rtcp.address {
+                Some(TaggedAddress::IP4(a)) => IpAddr::V4(*a),
+                Some(TaggedAddress::IP6(a)) => IpAddr::V6(*a),
+                _ => ip, // none given, or a host name: the media address
+            };
+            SocketAddr::new(ip, rtcp.port)
+        }
+        None => implicit_rtcp(remote_rtp),
+    };
     Some(Negotiated {
         codec,
         payload_type,
         dtmf_payload_type: dtmf.map(|m| m.payload),
-        remote_rtp: SocketAddr::new(ip, md.media.port),
+        remote_rtp,
+        remote_rtcp,
+        rtcp_mux: md.rtcp_mux,
         ptime: ptime(&md.attributes).or_else(|| ptime(&sdp.attributes)),
         direction: Direction::new(peer_receives && !ip.is_unspecified(), peer_sends),
         fmtp: md.fmtp.iter().find(|f| f.format == payload_type).map(|f| f.params.to_string()),
     })
+}
+
+/// RFC 3550 §11: RTCP on the next port up (an RTP port of 65535 has none; RTCP then shares it).
+fn implicit_rtcp(rtp: SocketAddr) -> SocketAddr {
+    SocketAddr::new(rtp.ip(), rtp.port().checked_add(1).unwrap_or(rtp.port()))
 }
 
 fn ptime(attributes: &[UnknownAttribute]) -> Option<u32> {

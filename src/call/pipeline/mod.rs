@@ -6,6 +6,12 @@
 //! of the bot's speech, if it is speaking (playout → encode → packetize).
 //! The caller's audio keeps flowing as silence when their packets pause (silence suppression),
 //! so that endpointing still sees the end of an utterance.
+//!
+//! RTCP: every RTP packet of the caller's feeds the call's [`RtcpSession`], and RTCP datagrams
+//! on the media port go to it too. When a report is due, the tick carries the media-quality
+//! figures and, if this pipeline sends reports ([`MediaPipeline::with_rtcp_reports`], SIP; not
+//! WebRTC, whose stack runs its own RTCP), the compound RTCP packet. [`MediaPipeline::close`]
+//! gives the BYE and the final figures.
 
 pub mod playout;
 
@@ -15,6 +21,7 @@ use crate::media::resample::{ResampleError, StreamResampler};
 use crate::rtp::dtmf::DtmfDetector;
 use crate::rtp::jitter::{Frame, JitterBuffer, JitterConfig};
 use crate::rtp::packet::{PacketKind, RtpPacket, classify};
+use crate::rtp::rtcp::{MediaQuality, RtcpConfig, RtcpError, RtcpSession, Sending};
 use crate::rtp::sender::{RtpSender, SenderConfig, SenderError};
 pub use playout::{PlaybackEvent, Playout};
 
@@ -40,6 +47,8 @@ pub enum PipelineError {
     Resample(#[from] ResampleError),
     #[error(transparent)]
     Sender(#[from] SenderError),
+    #[error("RTCP: {0}")]
+    Rtcp(#[from] RtcpError),
 }
 
 /// What one received datagram was.
@@ -49,7 +58,7 @@ pub enum Received {
     Digit(char),
     /// A telephone-event packet that adds nothing new (a repeat or continuation).
     Event,
-    /// RTCP or something else on the port: fine, but not audio.
+    /// RTCP (read for the statistics) or something else on the port: fine, but not audio.
     Other,
 }
 
@@ -60,6 +69,18 @@ pub struct Tick {
     /// The bot's next packet, if it is speaking.
     pub rtp: Option<Vec<u8>>,
     pub playback: Vec<PlaybackEvent>,
+    /// A compound RTCP report for the caller, when one is due and we send reports.
+    pub rtcp: Option<Vec<u8>>,
+    /// The call's media figures, at each report time (whether or not we send reports).
+    pub quality: Option<MediaQuality>,
+}
+
+/// What the pipeline leaves behind when the call ends.
+#[derive(Debug)]
+pub struct Closing {
+    /// Our RTCP BYE, if we send reports and took part in the session.
+    pub bye: Option<Vec<u8>>,
+    pub quality: MediaQuality,
 }
 
 #[derive(Debug, Default, Clone, Copy, serde::Serialize)]
@@ -78,6 +99,8 @@ pub struct MediaPipeline {
     dtmf: DtmfDetector,
     to_asr: StreamResampler,
     sender: RtpSender,
+    rtcp: RtcpSession,
+    rtcp_seed: u64,
     playout: Playout,
     sending: bool,
     last_packet_ms: Option<u64>,
@@ -90,6 +113,10 @@ impl MediaPipeline {
         let codec = format.codec;
         let jitter = JitterBuffer::new(JitterConfig { clock_rate: codec.clock_rate(), ..JitterConfig::default() });
         let sender_cfg = SenderConfig { payload_type: format.payload_type, clock_rate: codec.clock_rate(), frame_ms: 20 };
+        let sender = RtpSender::new(sender_cfg, seed)?;
+        // A seed of its own, so the report times and CNAME do not repeat the SSRC's draws.
+        let rtcp_seed = seed ^ 0x5254_4350_5254_4350;
+        let rtcp = RtcpSession::new(rtcp_config(codec, 0, false), sender.ssrc(), rtcp_seed);
         Ok(Self {
             format,
             jitter,
@@ -97,13 +124,23 @@ impl MediaPipeline {
             encoder: AudioEncoder::new(codec)?,
             dtmf: DtmfDetector::new(),
             to_asr: StreamResampler::new(codec.sample_rate(), SAMPLE_RATE)?,
-            sender: RtpSender::new(sender_cfg, seed)?,
+            sender,
+            rtcp,
+            rtcp_seed,
             playout: Playout::default(),
             sending: false,
             last_packet_ms: None,
             stats: MediaStats::default(),
             decoded: Vec::new(),
         })
+    }
+
+    /// Send RTCP reports and a BYE for this call (the transport leaves RTCP to us: SIP).
+    /// `ntp_at_start` is the wall clock's NTP time at the call's millisecond 0.
+    pub fn with_rtcp_reports(mut self, ntp_at_start: u64) -> Self {
+        let config = rtcp_config(self.format.codec, ntp_at_start, true);
+        self.rtcp = RtcpSession::new(config, self.sender.ssrc(), self.rtcp_seed);
+        self
     }
 
     pub fn format(&self) -> MediaFormat {
@@ -124,11 +161,36 @@ impl MediaPipeline {
         self.stats
     }
 
+    /// The call's media-quality figures so far.
+    pub fn quality(&self) -> MediaQuality {
+        self.rtcp.quality(&self.sending())
+    }
+
+    /// The media session ends: our RTCP BYE (once) and the final figures.
+    pub fn close(&mut self, now_ms: u64, reason: &str) -> Closing {
+        let sending = self.sending();
+        Closing { bye: self.rtcp.bye(now_ms, &sending, reason), quality: self.rtcp.quality(&sending) }
+    }
+
+    fn sending(&self) -> Sending {
+        let s = &self.sender;
+        Sending {
+            packets: s.packets_sent(),
+            octets: s.octets_sent(),
+            last: s.last_sent_ms().map(|at| (s.timestamp(), at)),
+        }
+    }
+
     /// Takes one datagram from the caller's media port. Errors are per packet: the caller
     /// counts them and carries on.
     pub fn receive(&mut self, now_ms: u64, datagram: &[u8]) -> Result<Received, PipelineError> {
-        if classify(datagram) != PacketKind::Rtp {
-            return Ok(Received::Other);
+        match classify(datagram) {
+            PacketKind::Rtp => {}
+            PacketKind::Rtcp { .. } => {
+                self.rtcp.on_rtcp(now_ms, datagram)?;
+                return Ok(Received::Other);
+            }
+            PacketKind::Other => return Ok(Received::Other),
         }
         let packet = RtpPacket::parse(datagram).inspect_err(|_| self.stats.packets_bad += 1)?;
         self.receive_packet(now_ms, &packet)
@@ -137,6 +199,8 @@ impl MediaPipeline {
     pub fn receive_packet(&mut self, now_ms: u64, packet: &RtpPacket<'_>) -> Result<Received, PipelineError> {
         let h = &packet.header;
         self.last_packet_ms = Some(now_ms);
+        // Every payload type counts: audio, events and comfort noise share one sequence space.
+        self.rtcp.on_rtp(now_ms, h.ssrc, h.sequence, h.timestamp);
         if Some(h.payload_type) == self.format.dtmf_payload_type {
             self.stats.packets_in += 1;
             return match self.dtmf.push(h.timestamp, h.marker, packet.payload) {
@@ -196,8 +260,24 @@ impl MediaPipeline {
             }
             None => {}
         }
+
+        if now_ms >= self.rtcp.next_report_ms() {
+            let sending = self.sending();
+            tick.rtcp = self.rtcp.poll_report(now_ms, &sending);
+            tick.quality = Some(self.rtcp.quality(&sending));
+        }
         tick
     }
+}
+
+fn rtcp_config(codec: Codec, ntp_at_start: u64, send_reports: bool) -> RtcpConfig {
+    // RFC 3550 §6.2 takes the RTCP share from the session bandwidth: the codec's bit rate plus
+    // 16 kbit/s of IP/UDP/RTP headers at 50 packets a second.
+    let session_bandwidth_bps = match codec {
+        Codec::Pcmu | Codec::Pcma => 64_000 + 16_000,
+        Codec::Opus => 24_000 + 16_000, // our encoder's target (media::opus)
+    };
+    RtcpConfig { clock_rate: codec.clock_rate(), session_bandwidth_bps, ntp_at_start, send_reports }
 }
 
 #[cfg(test)]

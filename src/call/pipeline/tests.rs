@@ -89,3 +89,56 @@ fn bot_speech_leaves_as_paced_rtp_with_consecutive_numbers() {
     }
     assert_eq!(events, vec![PlaybackEvent::Started(0), PlaybackEvent::Finished(0)]);
 }
+
+/// Caller packets, with one lost, 6 s of them: the first report time has passed.
+fn six_seconds(p: &mut MediaPipeline) -> Vec<Tick> {
+    let mut ticks = Vec::new();
+    for i in 0..300usize {
+        let now = i as u64 * 20;
+        if i != 100 {
+            p.receive(now, &packet(0, i as u16, 160 * i as u32, i == 0, &tone_frame(i))).expect("valid");
+        }
+        ticks.push(p.tick(now));
+    }
+    ticks
+}
+
+#[test]
+fn reports_carry_the_callers_loss_and_only_sip_sends_them() {
+    let mut sip = MediaPipeline::new(format(), 3).expect("pipeline").with_rtcp_reports(0xE8F0_0000_0000_0000);
+    sip.playout().push(0, &vec![0.1; 8000 * 6]);
+    let ticks = six_seconds(&mut sip);
+    let report = ticks.iter().find_map(|t| t.rtcp.clone()).expect("a report within 3.75 s");
+    let packets = crate::rtp::rtcp::wire::parse_compound(&report).expect("parses");
+    let crate::rtp::rtcp::wire::RtcpPacket::SenderReport { blocks, .. } = &packets[0] else { panic!("{packets:?}") };
+    assert_eq!((blocks[0].ssrc, blocks[0].cumulative_lost), (7, 1), "we sent speech: an SR about the caller's SSRC");
+    let quality = ticks.iter().find_map(|t| t.quality.clone()).expect("figures with the report");
+    assert_eq!((quality.packets_lost, quality.rtcp_sent), (1, 1));
+
+    let closing = sip.close(6000, "hung up");
+    assert!(closing.bye.is_some() && closing.quality.packets_received == 298, "{closing:?}");
+    assert!(sip.close(6020, "again").bye.is_none(), "one BYE");
+
+    // WebRTC: the same figures, no RTCP of ours.
+    let mut webrtc = MediaPipeline::new(format(), 3).expect("pipeline");
+    let ticks = six_seconds(&mut webrtc);
+    assert!(ticks.iter().all(|t| t.rtcp.is_none()));
+    assert!(ticks.iter().any(|t| t.quality.is_some()));
+    let closing = webrtc.close(6000, "hung up");
+    assert!(closing.bye.is_none() && closing.quality.packets_lost == 1);
+}
+
+#[test]
+fn the_callers_rtcp_is_read_and_garbage_is_an_error() {
+    let mut p = MediaPipeline::new(format(), 3).expect("pipeline").with_rtcp_reports(0);
+    let ssrc = p.sender.ssrc();
+    let block = crate::rtp::rtcp::wire::ReportBlock { ssrc, fraction_lost: 64, cumulative_lost: 12, jitter: 80, ..Default::default() };
+    let rr = crate::rtp::rtcp::wire::build_compound(99, None, &[block], "caller@host", None);
+    assert_eq!(p.receive(100, &rr).expect("valid RTCP"), Received::Other);
+    let q = p.quality();
+    let report = q.caller_report.expect("read");
+    assert_eq!((report.fraction_lost, report.packets_lost, report.jitter_ms), (0.25, 12, 10.0));
+    assert_eq!(q.caller_cname.as_deref(), Some("caller@host"));
+    assert!(matches!(p.receive(200, &[0x80, 201, 0, 9, 0, 0, 0, 0]), Err(PipelineError::Rtcp(_))));
+    assert_eq!(p.quality().rtcp_malformed, 1);
+}

@@ -140,3 +140,26 @@ fn answer_carries_the_given_address_and_versions_only_grow_on_change() {
     let held = read_offer(format!("{SIPP_OFFER}a=sendonly\r\n").as_bytes(), &[Codec::Pcmu]).expect("offer");
     assert!(session.describe(v6, &answer_media(&held, v6.port())).contains("o=callbot 77 2 IN"), "changed: version 2");
 }
+
+#[test]
+fn rtcp_goes_to_the_next_port_to_an_a_rtcp_address_or_muxed() {
+    let (sdp, n) = answer(SIPP_OFFER.as_bytes(), &[Codec::Pcmu]).expect("answer");
+    assert_eq!((n.remote_rtcp, n.rtcp_mux), ("127.0.0.1:6001".parse::<SocketAddr>().expect("addr"), false));
+    assert!(!sdp.contains("a=rtcp"), "our RTCP is on RTP + 1: nothing to say: {sdp}");
+
+    let muxed = SIPP_OFFER.replace("PCMU/8000\r\n", "PCMU/8000\r\na=rtcp-mux\r\n");
+    let (sdp, n) = answer(muxed.as_bytes(), &[Codec::Pcmu]).expect("answer");
+    assert_eq!((n.remote_rtcp, n.rtcp_mux), (n.remote_rtp, true));
+    assert!(sdp.contains("a=rtcp-mux\r\n"), "{sdp}");
+
+    let port_only = SIPP_OFFER.replace("PCMU/8000\r\n", "PCMU/8000\r\na=rtcp:7011\r\n");
+    let (_, n) = answer(port_only.as_bytes(), &[Codec::Pcmu]).expect("answer");
+    assert_eq!(n.remote_rtcp, "127.0.0.1:7011".parse::<SocketAddr>().expect("addr"));
+    let elsewhere = SIPP_OFFER.replace("PCMU/8000\r\n", "PCMU/8000\r\na=rtcp:7011 IN IP4 192.0.2.9\r\n");
+    let (_, n) = answer(elsewhere.as_bytes(), &[Codec::Pcmu]).expect("answer");
+    assert_eq!(n.remote_rtcp, "192.0.2.9:7011".parse::<SocketAddr>().expect("addr"));
+
+    // An answer cannot take up rtcp-mux that our offer never proposed.
+    let n = read_answer(muxed.as_bytes(), &[Codec::Pcmu]).expect("answer");
+    assert_eq!((n.rtcp_mux, n.remote_rtcp.port()), (false, 6001));
+}
