@@ -123,7 +123,7 @@ fn pool(models: &ModelsDir, model: &str, language: Language, config: &PoolConfig
         }
         other => other?,
     };
-    Ok(AsrPool::new(loaded, config.clone())?)
+    Ok(AsrPool::new(loaded, *config)?)
 }
 
 fn fetch_model(models: &ModelsDir, name: &str) -> anyhow::Result<()> {
