@@ -262,6 +262,21 @@ fn a_baresip_caller_with_rtcp_mux_reports_on_the_rtp_port() {
     assert!(server.stop().success());
 }
 
+/// One SIPp call to `number` speaking Mandarin (8 kHz) by `scenario_name`; returns the call,
+/// checked to have been heard as Mandarin and to have gone on in it.
+fn mandarin_call(server: &Server, number: &str, scenario_name: &str, dir: &Path) -> Value {
+    let audio = ulaw_8k(Path::new(&common::data("zh_asr/audio/modelscope_asr_example_zh.wav")), dir);
+    let sf = scenario(scenario_name, Some(&audio), dir);
+    let (ok, out) = sipp_to(server, number, &sf, 1, 1, 25_000, dir);
+    assert!(ok, "SIPp call failed:\n{out}\n{}", server.log());
+    let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
+    let call = server.call(calls[0]["id"].as_str().expect("id"));
+    let heard = caller_text(&call);
+    assert!(cjk(&heard) >= 8, "Mandarin transcribed as Mandarin: {heard:?}");
+    assert_eq!(call["lang"], "zh", "the call went on in Mandarin: {call:#}");
+    call
+}
+
 #[test]
 fn a_mandarin_caller_is_answered_in_mandarin() {
     if !in_loopback_namespace("a_mandarin_caller_is_answered_in_mandarin") {
@@ -269,17 +284,9 @@ fn a_mandarin_caller_is_answered_in_mandarin() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut server = Server::start(18080, 15060);
-    let audio = ulaw_8k(Path::new(&common::data("zh_asr/audio/modelscope_asr_example_zh.wav")), dir.path());
     // The greeting offers Chinese on key 2: the caller presses it, then speaks Mandarin.
-    let sf = scenario("uac_dtmf2_speech.xml", Some(&audio), dir.path());
-    let (ok, out) = sipp(&server, &sf, 1, 1, 25_000, dir.path());
-    assert!(ok, "SIPp call failed:\n{out}\n{}", server.log());
-    let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
-    let call = server.call(calls[0]["id"].as_str().expect("id"));
+    let call = mandarin_call(&server, "shop", "uac_dtmf2_speech.xml", dir.path());
     assert_eq!(call["dtmf"], "2", "{call:#}");
-    let heard = caller_text(&call);
-    assert!(cjk(&heard) >= 8, "Mandarin transcribed as Mandarin: {heard:?}");
-    assert_eq!(call["lang"], "zh", "the call went on in Mandarin: {call:#}");
     // Turn 1 greets again in Mandarin (the key press); turn 2 answers what was said.
     let turns = call["turns"].as_array().cloned().unwrap_or_default();
     assert!(turns.len() >= 3, "greeting, Mandarin greeting, answer: {call:#}");
@@ -296,18 +303,10 @@ fn a_mandarin_caller_is_followed_into_mandarin_without_a_key() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let mut server = Server::start(18080, 15060);
-    let audio = ulaw_8k(Path::new(&common::data("zh_asr/audio/modelscope_asr_example_zh.wav")), dir.path());
     // The English hotline's caller just speaks Mandarin: tiny.en doubts what it heard, the
     // multilingual model hears Mandarin, and the call follows.
-    let sf = scenario("uac_speech.xml", Some(&audio), dir.path());
-    let (ok, out) = sipp(&server, &sf, 1, 1, 25_000, dir.path());
-    assert!(ok, "SIPp call failed:\n{out}\n{}", server.log());
-    let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
-    let call = server.call(calls[0]["id"].as_str().expect("id"));
+    let call = mandarin_call(&server, "shop", "uac_speech.xml", dir.path());
     assert_eq!(call["dtmf"], "", "no key pressed: {call:#}");
-    let heard = caller_text(&call);
-    assert!(cjk(&heard) >= 8, "Mandarin transcribed as Mandarin: {heard:?}");
-    assert_eq!(call["lang"], "zh", "the call went on in Mandarin: {call:#}");
     let turns = call["turns"].as_array().cloned().unwrap_or_default();
     assert!(turns.len() >= 2, "greeting, then an answer: {call:#}");
     let answer = turns[1]["say"].as_str().unwrap_or("");
@@ -334,16 +333,9 @@ fn a_number_mapped_to_a_mandarin_dialplan_answers_in_mandarin() {
     let config = dir.path().join("callbot.toml");
     std::fs::write(&config, format!("[numbers]\n\"+86 400-800-1234\" = {:?}\n", plan.to_string_lossy())).expect("config");
     let mut server = Server::start_with(18080, 15060, Some(&config));
-    let audio = ulaw_8k(Path::new(&common::data("zh_asr/audio/modelscope_asr_example_zh.wav")), dir.path());
-    let sf = scenario("uac_speech.xml", Some(&audio), dir.path());
-    let (ok, out) = sipp_to(&server, "+864008001234", &sf, 1, 1, 25_000, dir.path());
-    assert!(ok, "SIPp call failed:\n{out}\n{}", server.log());
-    let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
-    let call = server.call(calls[0]["id"].as_str().expect("id"));
+    let call = mandarin_call(&server, "+864008001234", "uac_speech.xml", dir.path());
     assert_eq!(call["callee"], "+864008001234");
     let turns = call["turns"].as_array().cloned().unwrap_or_default();
     assert!(cjk(turns[0]["say"].as_str().unwrap_or("")) >= 10, "greeted in Mandarin: {:#}", turns[0]);
-    assert!(cjk(&caller_text(&call)) >= 8, "heard with the Mandarin model: {call:#}");
-    assert_eq!(call["lang"], "zh");
     assert!(server.stop().success());
 }
