@@ -87,7 +87,6 @@ class Ear:
 
     def __init__(self):
         self.loud = []
-        self.last_frame = time.monotonic()
 
     async def listen(self, track):
         while True:
