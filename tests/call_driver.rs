@@ -18,7 +18,8 @@ use callbot::server::{ServerConfig, load};
 use tokio::sync::mpsc;
 
 fn caller_audio_8k(rel: &str) -> Vec<f32> {
-    let audio = callbot::media::decode::decode_file(std::path::Path::new(&common::data(rel))).expect("recording decodes");
+    let audio =
+        callbot::media::decode::decode_file(std::path::Path::new(&common::data(rel))).expect("recording decodes");
     callbot::media::resample::resample(&audio.samples, audio.sample_rate, 8000).expect("resamples")
 }
 
@@ -35,7 +36,13 @@ async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
     let (ctl_tx, ctl_rx) = mpsc::channel(4);
     let format = MediaFormat { codec: Codec::Pcmu, payload_type: 0, dtmf_payload_type: Some(101) };
     let link = MediaLink { format, inbound: in_rx, outbound: out_tx, rtcp: true };
-    let info = CallInfo { id: "t1".into(), channel: Channel::Sip, caller: "test".into(), callee: "shop".into(), lang: Lang::En };
+    let info = CallInfo {
+        id: "t1".into(),
+        channel: Channel::Sip,
+        caller: "test".into(),
+        callee: "shop".into(),
+        lang: Lang::En,
+    };
     let call = tokio::spawn(run_call(info, Arc::clone(&services), link, ctl_rx, chrono::Local::now().date_naive(), 1));
 
     // The caller: 1 s of silence while the greeting starts, then JFK, then silence.
@@ -49,7 +56,14 @@ async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
             tick.tick().await;
             let mut payload = Vec::new();
             enc.encode(frame, &mut payload).expect("encodes");
-            let header = RtpHeader { payload_type: 0, sequence: i as u16, timestamp: 160 * i as u32, ssrc: 42, marker: i == 0, ..RtpHeader::default() };
+            let header = RtpHeader {
+                payload_type: 0,
+                sequence: i as u16,
+                timestamp: 160 * i as u32,
+                ssrc: 42,
+                marker: i == 0,
+                ..RtpHeader::default()
+            };
             let mut dgram = Vec::new();
             header.write(&mut dgram).expect("header");
             dgram.extend_from_slice(&payload);
@@ -88,7 +102,11 @@ async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
     assert!(barged, "speaking over the greeting stopped it");
     assert!(answered, "the bot answered what it heard");
     let rms = (bot_audio.iter().map(|s| s * s).sum::<f32>() / bot_audio.len().max(1) as f32).sqrt();
-    assert!(bot_audio.len() > 8000 && rms > 0.01, "bot audio reached the caller: {} samples, rms {rms}", bot_audio.len());
+    assert!(
+        bot_audio.len() > 8000 && rms > 0.01,
+        "bot audio reached the caller: {} samples, rms {rms}",
+        bot_audio.len()
+    );
 
     ctl_tx.send(CallControl::RemoteHangup { reason: "test over".into() }).await.expect("call still running");
     let end = tokio::time::timeout(Duration::from_secs(5), call).await.expect("call ends").expect("joins");

@@ -11,7 +11,8 @@ use std::time::Duration;
 use common::server::{Server, bot_text, caller_text, in_loopback_namespace, pcm_8k, ulaw_8k, word_recall};
 use serde_json::Value;
 
-const JFK: &str = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
+const JFK: &str =
+    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
 const HARVARD: &str = "At that high level the air is pure.";
 
 /// A scenario from tests/sipp with `[audio]` replaced (SIPp does not substitute inside rtp_stream).
@@ -33,7 +34,15 @@ fn sipp(server: &Server, scenario: &str, calls: u32, concurrent: u32, hold_ms: u
 }
 
 /// [`sipp`] dialling `number`.
-fn sipp_to(server: &Server, number: &str, scenario: &str, calls: u32, concurrent: u32, hold_ms: u32, dir: &Path) -> (bool, String) {
+fn sipp_to(
+    server: &Server,
+    number: &str,
+    scenario: &str,
+    calls: u32,
+    concurrent: u32,
+    hold_ms: u32,
+    dir: &Path,
+) -> (bool, String) {
     let out = Command::new("sipp")
         .arg(format!("127.0.0.1:{}", server.sip_port))
         .args(["-sf", scenario, "-s", number, "-i", "127.0.0.1", "-p", "25061", "-mi", "127.0.0.1", "-mp", "42000"])
@@ -156,7 +165,8 @@ fn baresip_config(dir: &Path, clip: &Path, extra: &str) -> std::path::PathBuf {
         rec = conf.join("rec").display()
     );
     std::fs::write(conf.join("config"), config).expect("config");
-    std::fs::write(conf.join("accounts"), "<sip:caller@127.0.0.1:25070>;regint=0;audio_codecs=PCMU\n").expect("accounts");
+    std::fs::write(conf.join("accounts"), "<sip:caller@127.0.0.1:25070>;regint=0;audio_codecs=PCMU\n")
+        .expect("accounts");
     conf
 }
 
@@ -206,7 +216,10 @@ fn a_baresip_caller_hears_the_bot_and_is_understood() {
     let media = &call["media"];
     eprintln!("media figures of the baresip call: {media:#}");
     assert!(media["packets_received"].as_u64() > Some(500), "about 24 s of 20 ms packets: {media:#}");
-    assert!(media["packets_lost"].as_i64() == Some(0) && media["jitter_ms"].as_f64() < Some(20.0), "loopback: {media:#}");
+    assert!(
+        media["packets_lost"].as_i64() == Some(0) && media["jitter_ms"].as_f64() < Some(20.0),
+        "loopback: {media:#}"
+    );
     assert!(media["rtcp_sent"].as_u64() >= Some(2) && media["rtcp_received"].as_u64() >= Some(2), "{media:#}");
     assert_eq!(media["rtcp_malformed"], 0, "{media:#}");
     assert!(media["caller_cname"].as_str().is_some_and(|c| !c.is_empty()), "baresip's SDES: {media:#}");
@@ -329,9 +342,11 @@ fn a_number_mapped_to_a_mandarin_dialplan_answers_in_mandarin() {
         std::fs::copy(&file, plan.join(file.file_name().expect("name"))).expect("copy");
     }
     let main = std::fs::read_to_string(plan.join("dialplan.toml")).expect("read");
-    std::fs::write(plan.join("dialplan.toml"), main.replace("default_lang = \"en\"", "default_lang = \"zh\"")).expect("write");
+    std::fs::write(plan.join("dialplan.toml"), main.replace("default_lang = \"en\"", "default_lang = \"zh\""))
+        .expect("write");
     let config = dir.path().join("callbot.toml");
-    std::fs::write(&config, format!("[numbers]\n\"+86 400-800-1234\" = {:?}\n", plan.to_string_lossy())).expect("config");
+    std::fs::write(&config, format!("[numbers]\n\"+86 400-800-1234\" = {:?}\n", plan.to_string_lossy()))
+        .expect("config");
     let mut server = Server::start_with(18080, 15060, Some(&config));
     let call = mandarin_call(&server, "+864008001234", "uac_speech.xml", dir.path());
     assert_eq!(call["callee"], "+864008001234");

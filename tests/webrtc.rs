@@ -10,7 +10,8 @@ use std::time::Duration;
 use common::server::{Server, caller_text, in_loopback_namespace, word_recall};
 use serde_json::Value;
 
-const JFK: &str = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
+const JFK: &str =
+    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
 
 fn peer_script(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(name).to_string_lossy().into_owned()
@@ -78,7 +79,12 @@ fn a_bad_offer_is_a_clear_400_and_the_server_carries_on() {
         return;
     }
     let server = Server::start(18080, 15060);
-    for body in [r#"{"sdp": "v=0 nonsense", "type": "offer"}"#, r#"{"type": "offer"}"#, "not json", r#"{"sdp": "", "type": "answer"}"#] {
+    for body in [
+        r#"{"sdp": "v=0 nonsense", "type": "offer"}"#,
+        r#"{"type": "offer"}"#,
+        "not json",
+        r#"{"sdp": "", "type": "answer"}"#,
+    ] {
         let resp = ureq::post(&format!("{}/api/webrtc/offer", server.http))
             .header("Content-Type", "application/json")
             .config()

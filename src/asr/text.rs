@@ -32,8 +32,8 @@ pub fn clean(raw: &str, language: &str) -> String {
 
 /// Words a sentence does not end on: a caller pausing after one of these has more to say.
 const DANGLING_EN: &[&str] = &[
-    "and", "but", "or", "so", "because", "the", "a", "an", "to", "of", "my", "your", "is", "are", "was",
-    "uh", "um", "er", "with", "for", "that", "if", "then", "in", "on", "at", "it's", "i'm", "i", "we",
+    "and", "but", "or", "so", "because", "the", "a", "an", "to", "of", "my", "your", "is", "are", "was", "uh", "um",
+    "er", "with", "for", "that", "if", "then", "in", "on", "at", "it's", "i'm", "i", "we",
 ];
 const DANGLING_ZH: &[char] = &['和', '跟', '但', '因', '把', '那', '呃', '还', '或'];
 
@@ -170,10 +170,19 @@ mod tests {
 
     #[test]
     fn complete_sentences_are_told_from_trailing_ones() {
-        for t in ["Where is my order?", "I want a refund.", "我的订单到哪了？", "好的。", "Order 20231188."] {
+        for t in ["Where is my order?", "I want a refund.", "我的订单到哪了？", "好的。", "Order 20231188."]
+        {
             assert!(looks_complete(t), "{t}");
         }
-        for t in ["I want to", "Where is my order and.", "I was calling because...", "我想问一下我的订单和。", "", "?", "Um."] {
+        for t in [
+            "I want to",
+            "Where is my order and.",
+            "I was calling because...",
+            "我想问一下我的订单和。",
+            "",
+            "?",
+            "Um.",
+        ] {
             assert!(!looks_complete(t), "{t}");
         }
     }

@@ -11,19 +11,19 @@ use chrono::NaiveDate;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 
+use super::CallEvent;
 use super::pipeline::{MediaFormat, MediaPipeline, PlaybackEvent, Received};
 use super::registry::{CallInfo, Calls};
+use super::routes::Routes;
 use super::session::{CallSession, Input, Output, SessionConfig};
-use super::CallEvent;
 use crate::asr::Language;
 use crate::asr::pool::AsrPool;
 use crate::asr::session::StreamSession;
 use crate::asr::stream::{AsrEvent, StreamConfig, StreamingRecognizer};
-use super::routes::Routes;
 use crate::lang::Lang;
 use crate::orders::OrderStore;
-use crate::tts::Tts;
 use crate::tts::Canceller;
+use crate::tts::Tts;
 
 /// What every call shares.
 pub struct CallServices {
@@ -327,7 +327,11 @@ impl Driver {
             Ok(s) => s,
             Err(e) => {
                 let now = self.now_ms();
-                self.services.calls.record(&self.info.id, now, CallEvent::Error { what: format!("speech synthesis: {e}") });
+                self.services.calls.record(
+                    &self.info.id,
+                    now,
+                    CallEvent::Error { what: format!("speech synthesis: {e}") },
+                );
                 self.pipeline.playout().complete(turn);
                 return;
             }

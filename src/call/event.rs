@@ -49,30 +49,65 @@ pub enum StopReason {
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CallEvent {
-    Started { channel: Channel, caller: String, callee: String, lang: Lang, started_at: chrono::DateTime<chrono::Utc> },
-    SpeechStarted { utterance: u64 },
+    Started {
+        channel: Channel,
+        caller: String,
+        callee: String,
+        lang: Lang,
+        started_at: chrono::DateTime<chrono::Utc>,
+    },
+    SpeechStarted {
+        utterance: u64,
+    },
     Transcript(TranscriptLine),
     /// What the bot decided, with the rule that decided it.
-    Decision { turn: u64, decision: BotTurn },
-    PlaybackStarted { turn: u64 },
+    Decision {
+        turn: u64,
+        decision: BotTurn,
+    },
+    PlaybackStarted {
+        turn: u64,
+    },
     /// The caller began speaking over the bot: playback holds until we know whether it was
     /// a real interruption or a backchannel.
-    PlaybackPaused { turn: u64 },
-    PlaybackResumed { turn: u64 },
-    PlaybackStopped { turn: u64, reason: StopReason },
-    Dtmf { digit: char },
-    LanguageChanged { lang: Lang },
+    PlaybackPaused {
+        turn: u64,
+    },
+    PlaybackResumed {
+        turn: u64,
+    },
+    PlaybackStopped {
+        turn: u64,
+        reason: StopReason,
+    },
+    Dtmf {
+        digit: char,
+    },
+    LanguageChanged {
+        lang: Lang,
+    },
     /// The bot hands the call to a human queue.
-    TransferRequested { queue: String, priority: u8, reason: String, rule: Option<String> },
+    TransferRequested {
+        queue: String,
+        priority: u8,
+        reason: String,
+        rule: Option<String>,
+    },
     /// Transcription of this call is behind real time (the decoder pool is saturated).
-    AsrFallingBehind { pending_ms: u64 },
+    AsrFallingBehind {
+        pending_ms: u64,
+    },
     AsrCaughtUp,
     /// The call's media quality (RTP received, loss, jitter, the caller's RTCP reports about
     /// ours), at each RTCP report time and once more at the end.
     MediaStats(MediaQuality),
     /// Something failed inside this call; the call carries on if it can.
-    Error { what: String },
-    Ended { reason: String },
+    Error {
+        what: String,
+    },
+    Ended {
+        reason: String,
+    },
 }
 
 /// A call event with where and when it happened; `seq` counts from 0 within the call and

@@ -130,7 +130,15 @@ impl Calls {
             duration_ms: 0,
             end_reason: None,
         };
-        let detail = CallDetail { summary, transcript: Vec::new(), turns: Vec::new(), dtmf: String::new(), barge_ins: 0, media: None, events: 0 };
+        let detail = CallDetail {
+            summary,
+            transcript: Vec::new(),
+            turns: Vec::new(),
+            dtmf: String::new(),
+            barge_ins: 0,
+            media: None,
+            events: 0,
+        };
         self.lock().calls.insert(info.id.clone(), CallView { detail, next_seq: 0 });
         let started = CallEvent::Started {
             channel: info.channel,
@@ -258,7 +266,14 @@ mod tests {
     }
 
     fn caller(text: &str, seq: u64, is_final: bool) -> CallEvent {
-        CallEvent::Transcript(TranscriptLine { speaker: Speaker::Caller, text: text.into(), start_ms: 100, end_ms: 900, is_final, seq })
+        CallEvent::Transcript(TranscriptLine {
+            speaker: Speaker::Caller,
+            text: text.into(),
+            start_ms: 100,
+            end_ms: 900,
+            is_final,
+            seq,
+        })
     }
 
     #[test]
@@ -280,7 +295,14 @@ mod tests {
     fn bot_lines_take_their_times_from_playback() {
         let calls = Calls::new(None);
         calls.begin(&info("c1"), Utc::now());
-        let line = TranscriptLine { speaker: Speaker::Bot, text: "Hello".into(), start_ms: 0, end_ms: 0, is_final: true, seq: 0 };
+        let line = TranscriptLine {
+            speaker: Speaker::Bot,
+            text: "Hello".into(),
+            start_ms: 0,
+            end_ms: 0,
+            is_final: true,
+            seq: 0,
+        };
         calls.record("c1", 10, CallEvent::Transcript(line));
         calls.record("c1", 30, CallEvent::PlaybackStarted { turn: 0 });
         calls.record("c1", 2400, CallEvent::PlaybackStopped { turn: 0, reason: StopReason::Finished });

@@ -44,11 +44,7 @@ pub fn normalise(callee: &str) -> String {
     let s = s.strip_prefix("tel:").unwrap_or(s);
     let digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
     let is_number = !digits.is_empty() && s.chars().all(|c| c.is_ascii_digit() || " +-.()".contains(c));
-    if is_number {
-        if s.starts_with('+') { format!("+{digits}") } else { digits }
-    } else {
-        s.to_lowercase()
-    }
+    if is_number { if s.starts_with('+') { format!("+{digits}") } else { digits } } else { s.to_lowercase() }
 }
 
 #[cfg(test)]

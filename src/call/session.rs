@@ -39,16 +39,26 @@ pub enum Input {
     Asr(AsrEvent),
     Dtmf(char),
     /// The first audio of this turn went out.
-    PlaybackStarted { turn: u64 },
+    PlaybackStarted {
+        turn: u64,
+    },
     /// All audio of this turn went out.
-    PlaybackFinished { turn: u64 },
+    PlaybackFinished {
+        turn: u64,
+    },
     /// The other side ended the call (BYE, closed connection, dead media).
-    Hangup { reason: String },
+    Hangup {
+        reason: String,
+    },
 }
 
 #[derive(Debug, Clone)]
 pub enum Output {
-    Say { turn: u64, text: String, lang: Lang },
+    Say {
+        turn: u64,
+        text: String,
+        lang: Lang,
+    },
     PausePlayback,
     ResumePlayback,
     /// Drop whatever of the current turn is still unplayed.
@@ -56,7 +66,9 @@ pub enum Output {
     /// Recognise and speak this language from now on.
     SetLanguage(Lang),
     /// End the call from our side.
-    Hangup { reason: String },
+    Hangup {
+        reason: String,
+    },
     Event(CallEvent),
 }
 
@@ -105,7 +117,13 @@ pub struct CallSession {
 }
 
 impl CallSession {
-    pub fn new(cfg: SessionConfig, brain: Arc<Brain>, store: Arc<dyn OrderStore>, lang: Lang, today: NaiveDate) -> Self {
+    pub fn new(
+        cfg: SessionConfig,
+        brain: Arc<Brain>,
+        store: Arc<dyn OrderStore>,
+        lang: Lang,
+        today: NaiveDate,
+    ) -> Self {
         let conversation = Conversation::new(Arc::clone(&brain), lang, today);
         Self {
             cfg,
@@ -181,14 +199,28 @@ impl CallSession {
                 }
             }
             AsrEvent::Partial { utterance, text, start_ms, end_ms } => {
-                let line = TranscriptLine { speaker: Speaker::Caller, text: text.clone(), start_ms, end_ms, is_final: false, seq: utterance };
+                let line = TranscriptLine {
+                    speaker: Speaker::Caller,
+                    text: text.clone(),
+                    start_ms,
+                    end_ms,
+                    is_final: false,
+                    seq: utterance,
+                };
                 self.event(CallEvent::Transcript(line));
                 if self.paused_by(utterance) && !self.brain.plan.is_backchannel(&text) {
                     self.stop_playback(StopReason::BargeIn);
                 }
             }
             AsrEvent::Final { utterance, text, start_ms, end_ms, .. } => {
-                let line = TranscriptLine { speaker: Speaker::Caller, text: text.clone(), start_ms, end_ms, is_final: true, seq: utterance };
+                let line = TranscriptLine {
+                    speaker: Speaker::Caller,
+                    text: text.clone(),
+                    start_ms,
+                    end_ms,
+                    is_final: true,
+                    seq: utterance,
+                };
                 self.event(CallEvent::Transcript(line));
                 let listening = self.playing.is_some() && self.brain.plan.is_backchannel(&text);
                 if listening {
@@ -290,7 +322,14 @@ impl CallSession {
         if say.trim().is_empty() {
             return self.on_played(id);
         }
-        let line = TranscriptLine { speaker: Speaker::Bot, text: say.clone(), start_ms: 0, end_ms: 0, is_final: true, seq: id };
+        let line = TranscriptLine {
+            speaker: Speaker::Bot,
+            text: say.clone(),
+            start_ms: 0,
+            end_ms: 0,
+            is_final: true,
+            seq: id,
+        };
         self.event(CallEvent::Transcript(line));
         self.playing = Some(Playing { turn: id, paused_by: None });
         self.out.push(Output::Say { turn: id, text: say, lang });

@@ -9,7 +9,9 @@ use serde::de::DeserializeOwned;
 use toml::Spanned;
 
 use super::schema::{self, Action, LangText};
-use super::{Concept, Diagnostic, Dialplan, DialplanError, DtmfAction, Intent, Prompts, Queue, Rule, Text, UNKNOWN, template};
+use super::{
+    Concept, Diagnostic, Dialplan, DialplanError, DtmfAction, Intent, Prompts, Queue, Rule, Text, UNKNOWN, template,
+};
 use crate::lang::Lang;
 use crate::orders::{OrderStatus, RefundStatus, ReturnStatus, ShipmentStatus};
 
@@ -198,7 +200,9 @@ fn dtmf_menu(
             (Some(intent), None) if intents.contains(intent.as_str()) => {
                 menu.insert(digit, DtmfAction::Intent(intent.clone()));
             }
-            (Some(intent), None) => c.diagnostics.push(src.span(span, format!("dtmf.{key}: unknown intent '{intent}'"))),
+            (Some(intent), None) => {
+                c.diagnostics.push(src.span(span, format!("dtmf.{key}: unknown intent '{intent}'")))
+            }
             (None, Some(lang)) => {
                 menu.insert(digit, DtmfAction::Lang(lang));
             }

@@ -130,10 +130,16 @@ impl Dialplan {
 
     /// True when `text` is only a listening noise ("uh-huh", "嗯") in any language.
     pub fn is_backchannel(&self, text: &str) -> bool {
-        let clean: String = text
-            .chars()
-            .map(|c| if c.is_alphanumeric() || c == '\'' || c == '-' { c.to_lowercase().next().unwrap_or(c) } else { ' ' })
-            .collect();
+        let clean: String =
+            text.chars()
+                .map(|c| {
+                    if c.is_alphanumeric() || c == '\'' || c == '-' {
+                        c.to_lowercase().next().unwrap_or(c)
+                    } else {
+                        ' '
+                    }
+                })
+                .collect();
         let clean = clean.split_whitespace().collect::<Vec<_>>().join(" ");
         !clean.is_empty() && self.settings.backchannels.values().flatten().any(|b| *b == clean)
     }

@@ -66,8 +66,17 @@ impl Default for Settings {
     fn default() -> Self {
         let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect();
         let backchannels = BTreeMap::from([
-            (Lang::En, words(&["uh-huh", "uh huh", "mm-hmm", "mhm", "hmm", "mm", "ok", "okay", "yeah", "right", "i see", "sure", "alright"])),
-            (Lang::Zh, words(&["嗯", "嗯嗯", "嗯哼", "好", "好的", "对", "对对", "是", "是的", "哦", "噢", "啊", "行"])),
+            (
+                Lang::En,
+                words(&[
+                    "uh-huh", "uh huh", "mm-hmm", "mhm", "hmm", "mm", "ok", "okay", "yeah", "right", "i see", "sure",
+                    "alright",
+                ]),
+            ),
+            (
+                Lang::Zh,
+                words(&["嗯", "嗯嗯", "嗯哼", "好", "好的", "对", "对对", "是", "是的", "哦", "噢", "啊", "行"]),
+            ),
         ]);
         Self { clarify_choices: 2, backchannels }
     }

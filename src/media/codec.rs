@@ -40,7 +40,6 @@ impl Codec {
     pub fn frame_samples(self) -> usize {
         self.sample_rate() as usize / 50
     }
-
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -181,7 +180,9 @@ mod tests {
         let mut dec = AudioDecoder::new(Codec::Opus).expect("decoder");
         let mut back = Vec::new();
         for f in 0..10 {
-            let frame: Vec<f32> = (0..960).map(|i| 0.3 * (((f * 960 + i) as f32) * 2.0 * std::f32::consts::PI * 300.0 / 48000.0).sin()).collect();
+            let frame: Vec<f32> = (0..960)
+                .map(|i| 0.3 * (((f * 960 + i) as f32) * 2.0 * std::f32::consts::PI * 300.0 / 48000.0).sin())
+                .collect();
             let mut bytes = Vec::new();
             enc.encode(&frame, &mut bytes).expect("encodes");
             dec.decode(&bytes, &mut back).expect("decodes");

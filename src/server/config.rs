@@ -60,7 +60,15 @@ pub struct AsrConfig {
 
 impl Default for AsrConfig {
     fn default() -> Self {
-        Self { models_dir: None, model_en: "tiny.en".into(), model_zh: "base".into(), workers: None, solo_threads: None, identify_language: true, stream: StreamConfig::default() }
+        Self {
+            models_dir: None,
+            model_en: "tiny.en".into(),
+            model_zh: "base".into(),
+            workers: None,
+            solo_threads: None,
+            identify_language: true,
+            stream: StreamConfig::default(),
+        }
     }
 }
 
@@ -99,7 +107,8 @@ impl ServerConfig {
     pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
         let mut cfg = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
+                let text =
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.into(), source })?;
                 toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.into(), message: e.to_string() })?
             }
             None => Self::default(),

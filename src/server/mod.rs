@@ -159,7 +159,11 @@ pub async fn serve(cfg: ServerConfig, loaded: Loaded) -> anyhow::Result<()> {
     let mut http_stop = stop_rx.clone();
     let web = tokio::spawn(async move {
         let app = crate::web::app(state);
-        axum::serve(http, app).with_graceful_shutdown(async move { let _ = http_stop.changed().await; }).await
+        axum::serve(http, app)
+            .with_graceful_shutdown(async move {
+                let _ = http_stop.changed().await;
+            })
+            .await
     });
     shutdown_signal().await;
     eprintln!("shutting down: hanging up {} live call(s)", hub.live());

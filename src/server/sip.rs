@@ -197,14 +197,21 @@ impl Core {
                     }
                 };
                 let caller = caller.display_name.or(caller.user).unwrap_or_else(|| "anonymous".into());
-                let pending = Pending { media: Some(sockets.1), caller, callee: callee.unwrap_or_default(), control: None, remote: None };
+                let pending = Pending {
+                    media: Some(sockets.1),
+                    caller,
+                    callee: callee.unwrap_or_default(),
+                    control: None,
+                    remote: None,
+                };
                 self.calls.insert(call_id.clone(), pending);
                 if let Err(e) = self.uas.accept(now, &call_id, sockets.0) {
                     tracing::warn!(call = %call_id, "accept failed: {e}");
                     self.calls.remove(&call_id);
                 }
             }
-            UasEvent::Answered { call_id, media: Some(media) } | UasEvent::Confirmed { call_id, media: Some(media) } => {
+            UasEvent::Answered { call_id, media: Some(media) }
+            | UasEvent::Confirmed { call_id, media: Some(media) } => {
                 self.start_call(&call_id, media);
             }
             UasEvent::Reoffered { call_id, media } => {
@@ -233,7 +240,8 @@ impl Core {
             sdp::Codec::Pcma => Codec::Pcma,
             sdp::Codec::Opus => Codec::Opus,
         };
-        let format = MediaFormat { codec, payload_type: media.payload_type, dtmf_payload_type: media.dtmf_payload_type };
+        let format =
+            MediaFormat { codec, payload_type: media.payload_type, dtmf_payload_type: media.dtmf_payload_type };
         let (in_tx, in_rx) = mpsc::channel(RTP_QUEUE);
         let (out_tx, out_rx) = mpsc::channel(RTP_QUEUE);
         let remote = RemoteMedia { rtp: media.remote_rtp, rtcp: media.remote_rtcp };

@@ -307,10 +307,16 @@ User-Agent: callbot\r\nContent-Length: 0\r\n\r\n";
     fn next_hop_and_strict_routing() {
         let req = invite("Contact: <sip:ua@10.0.0.9:5061>\r\n");
         let d = Dialog::from_invite(&req, "lt".into(), Transport::Udp).expect("dialog");
-        assert_eq!(d.udp_next_hop("192.0.2.1:7000".parse().expect("addr")), "10.0.0.9:5061".parse::<SocketAddr>().expect("addr"));
+        assert_eq!(
+            d.udp_next_hop("192.0.2.1:7000".parse().expect("addr")),
+            "10.0.0.9:5061".parse::<SocketAddr>().expect("addr")
+        );
         let req = invite("Contact: <sip:ua@10.0.0.9:5061>\r\nRecord-Route: <sip:10.0.0.5?X=y>, <sip:10.0.0.6;lr>\r\n");
         let mut d = Dialog::from_invite(&req, "lt".into(), Transport::Udp).expect("dialog");
-        assert_eq!(d.udp_next_hop("192.0.2.1:7000".parse().expect("addr")), "10.0.0.5:5060".parse::<SocketAddr>().expect("addr"));
+        assert_eq!(
+            d.udp_next_hop("192.0.2.1:7000".parse().expect("addr")),
+            "10.0.0.5:5060".parse::<SocketAddr>().expect("addr")
+        );
         let bye =
             String::from_utf8(d.request("BYE", "z9hG4bK1", "10.0.0.1:5070".parse().expect("addr")).0).expect("ascii");
         assert!(bye.starts_with("BYE sip:10.0.0.5 SIP/2.0\r\n"), "{bye}");
@@ -325,7 +331,10 @@ User-Agent: callbot\r\nContent-Length: 0\r\n\r\n";
             .expect("dialog");
         d.refresh_target(&invite("Contact: <sip:ua@10.0.0.77:5099>\r\n"));
         assert_eq!(d.remote_target, "sip:ua@10.0.0.77:5099");
-        assert_eq!(d.udp_next_hop("192.0.2.1:7000".parse().expect("addr")), "10.0.0.77:5099".parse::<SocketAddr>().expect("addr"));
+        assert_eq!(
+            d.udp_next_hop("192.0.2.1:7000".parse().expect("addr")),
+            "10.0.0.77:5099".parse::<SocketAddr>().expect("addr")
+        );
         d.refresh_target(&invite("Contact: *\r\n"));
         assert_eq!(d.remote_target, "sip:ua@10.0.0.77:5099", "an unusable Contact changes nothing");
         let fallback = "192.0.2.1:7000".parse().expect("addr");

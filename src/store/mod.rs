@@ -188,8 +188,8 @@ fn json_name<T: serde::Serialize>(value: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::call::registry::{CallInfo, Calls};
     use crate::call::Channel;
+    use crate::call::registry::{CallInfo, Calls};
     use crate::lang::Lang;
 
     #[test]
@@ -198,7 +198,8 @@ mod tests {
         let store = CallStore::open(&dir.path().join("calls.db")).expect("open");
         let writer = store.writer().expect("writer");
         let calls = Calls::new(Some(writer.sender()));
-        let info = CallInfo { id: "c1".into(), channel: Channel::Sip, caller: "a".into(), callee: "b".into(), lang: Lang::En };
+        let info =
+            CallInfo { id: "c1".into(), channel: Channel::Sip, caller: "a".into(), callee: "b".into(), lang: Lang::En };
         calls.begin(&info, chrono::Utc::now());
         for i in 0..500 {
             calls.record("c1", i, CallEvent::Dtmf { digit: '1' });

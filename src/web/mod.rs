@@ -90,8 +90,12 @@ struct Offer {
 
 /// `{"sdp", "type": "offer"}` → `{"sdp", "type": "answer", "call_id"}`. The answer carries
 /// every candidate (gathering completes first), so the client needs no trickle ICE.
-async fn webrtc_offer(State(s): State<AppState>, body: Result<Json<Offer>, axum::extract::rejection::JsonRejection>) -> Result<Response, ApiError> {
-    let Json(offer) = body.map_err(|e| ApiError::BadRequest(format!("expected {{\"sdp\": \"...\", \"type\": \"offer\"}}: {e}")))?;
+async fn webrtc_offer(
+    State(s): State<AppState>,
+    body: Result<Json<Offer>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(offer) =
+        body.map_err(|e| ApiError::BadRequest(format!("expected {{\"sdp\": \"...\", \"type\": \"offer\"}}: {e}")))?;
     if offer.kind != "offer" {
         return Err(ApiError::BadRequest(format!("type must be \"offer\", not {:?}", offer.kind)));
     }
@@ -151,9 +155,7 @@ async fn all_events(State(s): State<AppState>) -> Sse<impl Stream<Item = Result<
     Sse::new(stream).keep_alive(KeepAlive::default())
 }
 
-fn to_sse(
-    r: Result<Arc<crate::call::CallEventRecord>, BroadcastStreamRecvError>,
-) -> Result<Event, Infallible> {
+fn to_sse(r: Result<Arc<crate::call::CallEventRecord>, BroadcastStreamRecvError>) -> Result<Event, Infallible> {
     Ok(match r {
         Ok(rec) => Event::default().event("call_event").json_data(rec.as_ref()).unwrap_or_default(),
         // A slow reader missed some: tell it, so it can re-read the call.

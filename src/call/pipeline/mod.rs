@@ -112,7 +112,8 @@ impl MediaPipeline {
     pub fn new(format: MediaFormat, seed: u64) -> Result<Self, PipelineError> {
         let codec = format.codec;
         let jitter = JitterBuffer::new(JitterConfig { clock_rate: codec.clock_rate(), ..JitterConfig::default() });
-        let sender_cfg = SenderConfig { payload_type: format.payload_type, clock_rate: codec.clock_rate(), frame_ms: 20 };
+        let sender_cfg =
+            SenderConfig { payload_type: format.payload_type, clock_rate: codec.clock_rate(), frame_ms: 20 };
         let sender = RtpSender::new(sender_cfg, seed)?;
         // A seed of its own, so the report times and CNAME do not repeat the SSRC's draws.
         let rtcp_seed = seed ^ 0x5254_4350_5254_4350;

@@ -132,7 +132,13 @@ fn reports_carry_the_callers_loss_and_only_sip_sends_them() {
 fn the_callers_rtcp_is_read_and_garbage_is_an_error() {
     let mut p = MediaPipeline::new(format(), 3).expect("pipeline").with_rtcp_reports(0);
     let ssrc = p.sender.ssrc();
-    let block = crate::rtp::rtcp::wire::ReportBlock { ssrc, fraction_lost: 64, cumulative_lost: 12, jitter: 80, ..Default::default() };
+    let block = crate::rtp::rtcp::wire::ReportBlock {
+        ssrc,
+        fraction_lost: 64,
+        cumulative_lost: 12,
+        jitter: 80,
+        ..Default::default()
+    };
     let rr = crate::rtp::rtcp::wire::build_compound(99, None, &[block], "caller@host", None);
     assert_eq!(p.receive(100, &rr).expect("valid RTCP"), Received::Other);
     let q = p.quality();
