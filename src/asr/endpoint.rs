@@ -46,7 +46,7 @@ impl Default for EndpointConfig {
             pre_roll_ms: 320,
             min_speech_ms: 160,
             max_utterance_ms: 20_000,
-            pause_ms: 240,
+            pause_ms: 96,
         }
     }
 }
@@ -154,7 +154,9 @@ impl Endpointer {
                 }
                 let silent = index - *last_voiced;
                 let pause = chunks(self.cfg.pause_ms);
-                if pause > 0 && silent == pause && pause < chunks(self.cfg.hangover_ms)
+                if pause > 0
+                    && silent == pause
+                    && pause < chunks(self.cfg.hangover_ms)
                     && *voiced >= chunks(self.cfg.min_speech_ms)
                 {
                     out.push(Boundary::Paused { voice_end: *last_voiced + 1 });
@@ -234,7 +236,7 @@ mod tests {
         assert_eq!(events.len(), 3, "{events:?}");
         assert_eq!(events[0].1, Boundary::Started { audio_start: 50 - chunks(320), voice_start: 50 });
         assert_eq!(events[0].0, 53, "opens after 4 voiced chunks");
-        assert_eq!(events[1], (149 + chunks(240), Boundary::Paused { voice_end: 150 }), "may be over");
+        assert_eq!(events[1], (149 + chunks(96), Boundary::Paused { voice_end: 150 }), "may be over");
         assert_eq!(events[2].0, 149 + hang, "closes after the hangover");
         assert!(matches!(
             events[2].1,

@@ -2,6 +2,7 @@
 //! one worker thread at a time).
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use whisper_rs::{FullParams, SamplingStrategy, WhisperContext, WhisperContextParameters, WhisperState};
 
@@ -50,6 +51,9 @@ pub struct DecodeOptions {
     /// Also ask the (multilingual) model which language the clip is in: one more encoder pass
     /// over the clip, so it is only asked about clips the caller's current model doubts.
     pub identify: bool,
+    /// Set while the decode runs, it stops at its next step with [`AsrError::Cancelled`]: a
+    /// speculative decode whose audio the caller has since talked past is not worth finishing.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl DecodeOptions {
@@ -64,6 +68,7 @@ impl DecodeOptions {
             previous_text: None,
             context_ms: 0,
             identify: false,
+            cancel: None,
         }
     }
 }
@@ -90,6 +95,8 @@ pub struct WhisperModel {
     ctx: Arc<WhisperContext>,
     pub name: String,
     pub multilingual: bool,
+    /// Word times from alignment heads are known for this architecture (see `load`).
+    aligned: bool,
 }
 
 impl WhisperModel {
@@ -99,13 +106,21 @@ impl WhisperModel {
         params.use_gpu(cfg!(feature = "cuda"));
         // Alignment-head timestamps (DTW over cross-attention) place words far better than
         // Whisper's timestamp tokens; streaming needs them to drop the left-context words.
-        let preset = match model.name.as_str() {
-            "tiny.en" => Some(whisper_rs::DtwModelPreset::TinyEn),
-            "tiny" => Some(whisper_rs::DtwModelPreset::Tiny),
-            "base.en" => Some(whisper_rs::DtwModelPreset::BaseEn),
-            "base" => Some(whisper_rs::DtwModelPreset::Base),
+        // Chosen by the architecture, not the file name: a user's `ggml-tiny.en-q8_0.bin` has
+        // tiny.en's alignment heads too.
+        let hp = &model.info.hparams;
+        let preset = match (hp.size_name(), hp.multilingual()) {
+            ("tiny", false) => Some(whisper_rs::DtwModelPreset::TinyEn),
+            ("tiny", true) => Some(whisper_rs::DtwModelPreset::Tiny),
+            ("base", false) => Some(whisper_rs::DtwModelPreset::BaseEn),
+            ("base", true) => Some(whisper_rs::DtwModelPreset::Base),
+            ("small", false) => Some(whisper_rs::DtwModelPreset::SmallEn),
+            ("small", true) => Some(whisper_rs::DtwModelPreset::Small),
+            ("medium", false) => Some(whisper_rs::DtwModelPreset::MediumEn),
+            ("medium", true) => Some(whisper_rs::DtwModelPreset::Medium),
             _ => None,
         };
+        let aligned = preset.is_some();
         if let Some(model_preset) = preset {
             params.dtw_parameters(whisper_rs::DtwParameters {
                 mode: whisper_rs::DtwMode::ModelPreset { model_preset },
@@ -115,12 +130,18 @@ impl WhisperModel {
         let path = model.path.to_string_lossy().into_owned();
         let ctx = WhisperContext::new_with_params(&path, params)
             .map_err(|e| AsrError::Load { path: path.clone(), why: e.to_string() })?;
-        Ok(Self { ctx: Arc::new(ctx), name: model.name.clone(), multilingual: model.info.hparams.multilingual() })
+        Ok(Self { ctx: Arc::new(ctx), name: model.name.clone(), multilingual: hp.multilingual(), aligned })
     }
 
     pub fn decoder(&self) -> Result<Decoder, AsrError> {
         let state = self.ctx.create_state().map_err(|e| AsrError::Whisper(e.to_string()))?;
-        Ok(Decoder { state, eot: self.ctx.token_eot(), multilingual: self.multilingual, model: self.name.clone() })
+        Ok(Decoder {
+            state,
+            eot: self.ctx.token_eot(),
+            multilingual: self.multilingual,
+            aligned: self.aligned,
+            model: self.name.clone(),
+        })
     }
 
     /// Whether this model can decode `language` at all.
@@ -138,6 +159,8 @@ pub struct Decoder {
     /// Token ids from here up are special (timestamps, language, task).
     eot: i32,
     multilingual: bool,
+    /// Without word alignment, left-context words cannot be told apart: context is not used.
+    aligned: bool,
     model: String,
 }
 
@@ -152,9 +175,21 @@ impl super::Transcriber for Decoder {
 
 impl Decoder {
     pub fn decode(&mut self, pcm: &[f32], opts: &DecodeOptions) -> Result<Decoded, AsrError> {
+        let cancelled = || opts.cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed));
+        if cancelled() {
+            return Err(AsrError::Cancelled);
+        }
         if !self.multilingual && opts.language != Language::En {
             return Err(AsrError::EnglishOnlyModel { model: self.model.clone(), lang: opts.language.code() });
         }
+        let unaligned_context;
+        let (pcm, opts) = if opts.context_ms > 0 && !self.aligned {
+            let skip = ((opts.context_ms * SAMPLE_RATE as u64 / 1000) as usize).min(pcm.len());
+            unaligned_context = DecodeOptions { context_ms: 0, ..opts.clone() };
+            (&pcm[skip..], &unaligned_context)
+        } else {
+            (pcm, opts)
+        };
         let padded;
         let mut audio = pcm;
         if audio.len() < MIN_SAMPLES {
@@ -202,7 +237,21 @@ impl Decoder {
         if opts.context_ms > 0 {
             params.set_token_timestamps(true);
         }
-        self.state.full(params, audio).map_err(|e| AsrError::Whisper(e.to_string()))?;
+        if let Some(cancel) = &opts.cancel {
+            // whisper-rs's `set_abort_callback_safe` hands whisper.cpp a pointer to a boxed
+            // trait object and reads it back as the closure type: it returns garbage. So the
+            // flag itself is the callback's data.
+            // SAFETY: `cancel` (in `opts`) outlives `full`, the only call that uses the pointer.
+            unsafe {
+                params.set_abort_callback(Some(abort_when_set));
+                params.set_abort_callback_user_data(Arc::as_ptr(cancel) as *mut std::ffi::c_void);
+            }
+        }
+        let run = self.state.full(params, audio);
+        if cancelled() {
+            return Err(AsrError::Cancelled);
+        }
+        run.map_err(|e| AsrError::Whisper(e.to_string()))?;
         let detected = if opts.language == Language::Auto {
             whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).unwrap_or("en").to_string()
         } else {
@@ -273,6 +322,13 @@ impl Decoder {
         let (zh, en) = (p("zh"), p("en"));
         Ok(if zh + en > 0.0 { zh / (zh + en) } else { 0.5 })
     }
+}
+
+/// whisper.cpp's abort callback: its data is the `AtomicBool` of `DecodeOptions::cancel`.
+/// whisper.cpp asks after the encoder and after each decoder step.
+unsafe extern "C" fn abort_when_set(flag: *mut std::ffi::c_void) -> bool {
+    // SAFETY: set in `Decoder::decode` from an `Arc<AtomicBool>` that outlives the decode.
+    unsafe { (*(flag as *const AtomicBool)).load(Ordering::Relaxed) }
 }
 
 /// The tokens of a segment that `cut` keeps (see `context`).

@@ -12,9 +12,9 @@
 //! All audio here is mono f32 at 16 kHz.
 
 mod context;
-pub mod identify;
 pub mod endpoint;
 pub mod engine;
+pub mod identify;
 pub mod offline;
 pub mod pool;
 pub mod session;
@@ -83,6 +83,8 @@ pub enum AsrError {
     Load { path: String, why: String },
     #[error("whisper: {0}")]
     Whisper(String),
+    #[error("decode cancelled: the caller kept talking past its audio")]
+    Cancelled,
     #[error("model `{model}` is English-only; use a multilingual model (e.g. `base`) for --lang {lang}")]
     EnglishOnlyModel { model: String, lang: &'static str },
 }

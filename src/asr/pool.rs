@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::engine::{DecodeOptions, Decoded, WhisperModel};
 use super::{AsrError, Transcriber};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
     Final,
@@ -76,6 +76,8 @@ pub struct PoolStats {
     pub partials_refused: u64,
     pub finals_refused: u64,
     pub failures: u64,
+    /// Speculative decodes stopped because the caller kept talking.
+    pub cancelled: u64,
     pub queued_finals: u64,
     pub busy_workers: u64,
     pub decode_ms_total: u64,
@@ -88,6 +90,7 @@ struct Counters {
     partials_refused: AtomicU64,
     finals_refused: AtomicU64,
     failures: AtomicU64,
+    cancelled: AtomicU64,
     decode_ms_total: AtomicU64,
 }
 
@@ -189,6 +192,7 @@ impl AsrPool {
             partials_refused: c.partials_refused.load(Ordering::Relaxed),
             finals_refused: c.finals_refused.load(Ordering::Relaxed),
             failures: c.failures.load(Ordering::Relaxed),
+            cancelled: c.cancelled.load(Ordering::Relaxed),
             queued_finals: q.finals.len() as u64,
             busy_workers: (self.workers.len() - q.idle_workers.min(self.workers.len())) as u64,
             decode_ms_total: c.decode_ms_total.load(Ordering::Relaxed),
@@ -258,9 +262,11 @@ fn worker_loop(shared: Arc<Shared>, mut decoder: Box<dyn Transcriber>, workers: 
             shared.ready.notify_all();
         }
         let timing = JobTiming { queued: started - enqueued, decoding: started.elapsed() };
+        tracing::debug!(priority = ?job.priority, threads = job.options.threads, ms = timing.decoding.as_millis() as u64, "job done");
         let c = &shared.counters;
         c.decode_ms_total.fetch_add(timing.decoding.as_millis() as u64, Ordering::Relaxed);
         match (&result, job.priority) {
+            (Err(AsrError::Cancelled), _) => c.cancelled.fetch_add(1, Ordering::Relaxed),
             (Err(_), _) => c.failures.fetch_add(1, Ordering::Relaxed),
             (Ok(_), Priority::Final) => c.finals_done.fetch_add(1, Ordering::Relaxed),
             (Ok(_), Priority::Partial | Priority::Early) => c.partials_done.fetch_add(1, Ordering::Relaxed),

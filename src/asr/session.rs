@@ -3,17 +3,18 @@
 //! Used by the CLI and evaluation (blocking waits) and by live calls (a `notify` hook wakes the
 //! call's driver when a result is ready; it then calls [`StreamSession::poll`]).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{AsrError, Language};
 use super::engine::Decoded;
 use super::pool::{AsrPool, Job, JobTiming, Priority};
 use super::stream::{AsrEvent, DecodeRequest, StreamOutput, StreamingRecognizer};
+use super::{AsrError, Language};
 
 type Completed = (u64, Priority, u32, Result<Decoded, AsrError>, JobTiming);
 
@@ -32,12 +33,24 @@ pub struct StreamSession<P: Deref<Target = AsrPool>> {
     /// Finals the pool refused; retried before anything else.
     backlog: VecDeque<DecodeRequest>,
     in_flight: usize,
+    /// Cancel flags of the decodes submitted and not yet back, by (utterance, priority, attempt).
+    cancels: HashMap<(u64, Priority, u32), Arc<AtomicBool>>,
 }
 
 impl<P: Deref<Target = AsrPool>> StreamSession<P> {
     pub fn new(pool: P, recognizer: StreamingRecognizer) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
-        Self { pool, identifier: None, notify: None, recognizer, tx, rx, backlog: VecDeque::new(), in_flight: 0 }
+        Self {
+            pool,
+            identifier: None,
+            notify: None,
+            recognizer,
+            tx,
+            rx,
+            backlog: VecDeque::new(),
+            in_flight: 0,
+            cancels: HashMap::new(),
+        }
     }
 
     /// Calls `notify` (from a decoder thread) whenever a result is ready for [`poll`](Self::poll).
@@ -124,6 +137,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
 
     fn complete(&mut self, (utterance, priority, attempt, result, timing): Completed) -> Vec<AsrEvent> {
         self.in_flight -= 1;
+        self.cancels.remove(&(utterance, priority, attempt));
         tracing::debug!(
             utterance,
             ?priority,
@@ -140,6 +154,11 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         for output in outputs {
             match output {
                 StreamOutput::Event(e) => events.push(e),
+                StreamOutput::Abandon { utterance, priority, attempt } => {
+                    if let Some(flag) = self.cancels.get(&(utterance, priority, attempt)) {
+                        flag.store(true, Ordering::Relaxed);
+                    }
+                }
                 StreamOutput::Decode(req) if req.priority == Priority::Final && !self.backlog.is_empty() => {
                     self.backlog.push_back(req)
                 }
@@ -166,10 +185,12 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         }
     }
 
-    fn submit(&mut self, req: DecodeRequest) -> Result<(), DecodeRequest> {
+    fn submit(&mut self, mut req: DecodeRequest) -> Result<(), DecodeRequest> {
         let tx = self.tx.clone();
         let notify = self.notify.clone();
         let (utterance, priority, attempt) = (req.utterance, req.priority, req.attempt);
+        let cancel = Arc::new(AtomicBool::new(false));
+        req.options.cancel = Some(Arc::clone(&cancel));
         let job = Job {
             pcm: req.pcm,
             options: req.options,
@@ -189,6 +210,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         match pool.submit(job) {
             Ok(()) => {
                 self.in_flight += 1;
+                self.cancels.insert((utterance, priority, attempt), cancel);
                 Ok(())
             }
             Err(job) => Err(DecodeRequest { utterance, priority, attempt, pcm: job.pcm, options: job.options }),

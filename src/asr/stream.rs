@@ -44,6 +44,9 @@ pub struct StreamConfig {
     /// End the utterance as soon as an early decode reads as a complete sentence (final
     /// punctuation, no dangling "and"/"the"), instead of waiting out the whole hangover.
     pub end_on_complete: bool,
+    /// Silence needed before a complete-sounding early decode ends the turn. The early decode
+    /// itself starts sooner (`EndpointConfig::pause_ms`), so the silence and the decode overlap.
+    pub complete_silence_ms: u32,
     /// When a doubtful final is tried in the other language (see `identify`); only with a
     /// multilingual model to ask (`StreamSession::with_identifier`).
     pub language_check: LanguageCheck,
@@ -62,6 +65,7 @@ impl Default for StreamConfig {
             final_beam_size: 1,
             left_context_ms: 2000,
             end_on_complete: true,
+            complete_silence_ms: 200,
             language_check: LanguageCheck::default(),
         }
     }
@@ -123,6 +127,13 @@ pub struct DecodeRequest {
 pub enum StreamOutput {
     Event(AsrEvent),
     Decode(DecodeRequest),
+    /// A decode requested earlier is no longer wanted (the caller kept talking): stop it if
+    /// it is still running. Its result, if one still comes, is ignored.
+    Abandon {
+        utterance: u64,
+        priority: Priority,
+        attempt: u32,
+    },
 }
 
 #[derive(Debug)]
@@ -142,6 +153,8 @@ struct Early {
     attempt: u32,
     voice_end: u64,
     result: Option<Result<Decoded, AsrError>>,
+    /// The result reads as a complete sentence.
+    complete: bool,
 }
 
 #[derive(Debug)]
@@ -322,14 +335,25 @@ impl StreamingRecognizer {
     }
 
     /// An early decode came back while its utterance is still open: keep it for the final,
-    /// and end the turn now if the caller is still silent and it reads as complete.
+    /// and end the turn if it reads as complete (see `maybe_end_on_complete`).
     fn on_early(&mut self, utterance: u64, attempt: u32, result: Result<Decoded, AsrError>) {
         let Some(open) = self.open.as_mut().filter(|o| o.id == utterance) else { return };
         let Some(early) = open.early.as_mut().filter(|e| e.attempt == attempt) else { return };
-        let complete = matches!(&result, Ok(d) if text::looks_complete(&d.transcript.text));
+        early.complete = matches!(&result, Ok(d) if text::looks_complete(&d.transcript.text));
         early.result = Some(result);
-        let still_silent = self.endpointer.voice_end().map(|e| e * CHUNK as u64) == Some(early.voice_end);
-        if self.cfg.end_on_complete && complete && still_silent
+        self.maybe_end_on_complete();
+    }
+
+    /// Ends the turn when the early decode of the current silence reads as a complete
+    /// sentence and the caller has been silent for `complete_silence_ms`.
+    fn maybe_end_on_complete(&mut self) {
+        let Some(early) = self.open.as_ref().and_then(|o| o.early.as_ref()) else { return };
+        let silent_since = self.endpointer.voice_end().map(|e| e * CHUNK as u64);
+        let silence = (self.chunks_done * CHUNK as u64).saturating_sub(early.voice_end);
+        if self.cfg.end_on_complete
+            && early.complete
+            && silent_since == Some(early.voice_end)
+            && silence >= samples(self.cfg.complete_silence_ms)
             && let Some(b) = self.endpointer.end_now()
         {
             self.on_boundary(b);
@@ -343,8 +367,25 @@ impl StreamingRecognizer {
         for boundary in self.endpointer.push(score) {
             self.on_boundary(boundary);
         }
+        self.abandon_stale_early();
+        self.maybe_end_on_complete();
         self.maybe_request_partial();
         self.trim_history();
+    }
+
+    /// The caller spoke again after a pause: the early decode of that pause is stale.
+    fn abandon_stale_early(&mut self) {
+        let voice_end = self.endpointer.voice_end().map(|e| e * CHUNK as u64);
+        let Some(open) = self.open.as_mut() else { return };
+        if let Some(early) = open.early.take_if(|e| voice_end.is_some_and(|v| v > e.voice_end))
+            && early.result.is_none()
+        {
+            self.out.push(StreamOutput::Abandon {
+                utterance: open.id,
+                priority: Priority::Early,
+                attempt: early.attempt,
+            });
+        }
     }
 
     fn on_boundary(&mut self, boundary: Boundary) {
@@ -373,10 +414,20 @@ impl StreamingRecognizer {
                 let Some(open) = self.open.as_mut() else { return };
                 open.attempts += 1;
                 let attempt = open.attempts;
-                open.early = Some(Early { attempt, voice_end, result: None });
+                open.early = Some(Early { attempt, voice_end, result: None, complete: false });
+                // The early decode supersedes a partial still running, and needs its worker.
+                if open.partial_in_flight {
+                    self.out.push(StreamOutput::Abandon {
+                        utterance: open.id,
+                        priority: Priority::Partial,
+                        attempt: 0,
+                    });
+                }
                 let (id, audio_start) = (open.id, open.audio_start);
                 let (context_start, audio_end) = self.final_clip(audio_start, voice_end, EndReason::Silence);
-                let pcm = self.audio(context_start, audio_end);
+                let mut pcm = self.audio(context_start, audio_end);
+                // The pause may be shorter than the tail: silence stands in for what has not come yet.
+                pcm.resize((voice_end + samples(self.cfg.tail_ms) - context_start) as usize, 0.0);
                 self.request(id, Priority::Early, attempt, pcm, ms(audio_start - context_start));
             }
             Boundary::Ended { voice_end, voiced_chunks, reason } => {
@@ -657,7 +708,7 @@ mod tests {
         let mut rec = early_recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
         let mut out = rec.push(&voice(1000));
         out.extend(rec.push(&vec![0.0; samples(300) as usize]));
-        assert_eq!(attempts(&out), vec![(0, 1)], "decoded after 240 ms of silence");
+        assert_eq!(attempts(&out), vec![(0, 1)], "decoded after 96 ms of silence");
         let got = events(rec.on_result(0, Priority::Early, 1, Ok(decoded("Where is my order?"))));
         assert!(
             matches!(&got[..], [AsrEvent::Final { text, end_reason: EndReason::Complete, .. }] if text == "Where is my order?"),
@@ -690,6 +741,63 @@ mod tests {
         assert!(events(out).is_empty(), "waits for the second early decode");
         let got = events(rec.on_result(0, Priority::Early, 2, Ok(decoded("Hello, I need help"))));
         assert!(matches!(&got[..], [AsrEvent::Final { text, .. }] if text == "Hello, I need help"));
+    }
+
+    fn abandoned(out: &[StreamOutput]) -> Vec<(Priority, u32)> {
+        out.iter()
+            .filter_map(|o| match o {
+                StreamOutput::Abandon { priority, attempt, .. } => Some((*priority, *attempt)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn speech_after_a_pause_abandons_the_early_decode_still_running() {
+        let mut rec = early_recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        rec.push(&voice(1000));
+        rec.push(&vec![0.0; samples(150) as usize]);
+        let out = rec.push(&voice(500));
+        assert_eq!(abandoned(&out), vec![(Priority::Early, 1)]);
+        // Its result, should it still come, is ignored: the final is decoded anew.
+        assert!(events(rec.on_result(0, Priority::Early, 1, Ok(decoded("Hello.")))).is_empty());
+        let out = rec.push(&vec![0.0; samples(700) as usize]);
+        assert_eq!(attempts(&out), vec![(0, 2)]);
+    }
+
+    #[test]
+    fn a_pause_abandons_the_partial_in_flight() {
+        let mut rec = early_recognizer(StreamConfig { partial_interval_ms: 500, ..Default::default() });
+        let mut out = rec.push(&voice(1000));
+        out.extend(rec.push(&vec![0.0; samples(150) as usize]));
+        assert_eq!(abandoned(&out), vec![(Priority::Partial, 0)], "the partial gives way to the early decode");
+        assert_eq!(attempts(&out), vec![(0, 1)]);
+    }
+
+    #[test]
+    fn a_complete_early_decode_waits_for_enough_silence() {
+        let cfg = StreamConfig { partial_interval_ms: 0, complete_silence_ms: 300, ..Default::default() };
+        let mut rec = early_recognizer(cfg);
+        rec.push(&voice(1000));
+        rec.push(&vec![0.0; samples(150) as usize]);
+        // Back after 150 ms of silence: too soon to end the turn.
+        assert!(events(rec.on_result(0, Priority::Early, 1, Ok(decoded("Where is my order?")))).is_empty());
+        let got = events(rec.push(&vec![0.0; samples(100) as usize]));
+        assert!(got.is_empty(), "250 ms of silence: {got:?}");
+        let got = events(rec.push(&vec![0.0; samples(100) as usize]));
+        assert!(matches!(&got[..], [AsrEvent::Final { end_reason: EndReason::Complete, .. }]), "{got:?}");
+    }
+
+    #[test]
+    fn an_early_decode_hears_silence_for_the_tail_not_yet_received() {
+        let mut rec = early_recognizer(StreamConfig { partial_interval_ms: 0, tail_ms: 200, ..Default::default() });
+        rec.push(&voice(1000));
+        let out = rec.push(&vec![0.0; samples(120) as usize]);
+        let [StreamOutput::Decode(req)] = &out[..] else { panic!("{out:?}") };
+        // Voice (chunk-rounded; no pre-roll before the stream's start) + the full 200 ms tail,
+        // of which only ~100 ms had been heard.
+        assert_eq!(req.pcm.len() as u64, samples(1000).next_multiple_of(CHUNK as u64) + samples(200));
+        assert!(req.pcm[req.pcm.len() - samples(90) as usize..].iter().all(|s| *s == 0.0));
     }
 
     /// A doubtful English final waits for the multilingual model's second opinion.
@@ -737,7 +845,10 @@ mod tests {
         rec.identify_languages();
         rec.push(&voice(1000));
         rec.push(&vec![0.0; samples(700) as usize]);
-        assert!(matches!(&events(rec.on_result(0, Priority::Final, 0, Ok(decoded("Hi."))))[..], [AsrEvent::Final { .. }]));
+        assert!(matches!(
+            &events(rec.on_result(0, Priority::Final, 0, Ok(decoded("Hi."))))[..],
+            [AsrEvent::Final { .. }]
+        ));
     }
 
     fn voice(ms_len: u32) -> Vec<f32> {

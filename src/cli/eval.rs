@@ -69,6 +69,12 @@ struct AsrArgs {
     /// Audio kept before detected speech in streaming mode, ms
     #[arg(long)]
     pre_roll_ms: Option<u32>,
+    /// Silence after which an utterance is decoded early in streaming mode, ms (0: never)
+    #[arg(long)]
+    pause_ms: Option<u32>,
+    /// Silence after which a complete-sounding early decode ends the turn, ms
+    #[arg(long)]
+    complete_silence_ms: Option<u32>,
     /// Audio kept after the last voiced chunk in streaming mode, ms
     #[arg(long)]
     tail_ms: Option<u32>,
@@ -125,6 +131,8 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
         realtime,
         hangover_ms,
         pre_roll_ms,
+        pause_ms,
+        complete_silence_ms,
         tail_ms,
         context_margin,
         final_beam_size,
@@ -141,6 +149,12 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
     }
     if let Some(p) = pre_roll_ms {
         stream.endpoint.pre_roll_ms = p;
+    }
+    if let Some(p) = pause_ms {
+        stream.endpoint.pause_ms = p;
+    }
+    if let Some(c) = complete_silence_ms {
+        stream.complete_silence_ms = c;
     }
     if let Some(t) = tail_ms {
         stream.tail_ms = t;
