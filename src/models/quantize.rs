@@ -59,7 +59,7 @@ pub fn q8_0(src: &Path, out: &Path, mut progress: impl FnMut(usize, usize)) -> R
         // The writer takes shapes outermost first; the file holds them innermost first.
         let shape: Vec<usize> = tensor.ne.iter().rev().map(|&d| d as usize).collect();
         let quantise = tensor.ne.len() == 2 && !KEEP.contains(&tensor.name.as_str());
-        if quantise && tensor.ttype == F16 && tensor.ne[0] as usize % BLOCK == 0 {
+        if quantise && tensor.ttype == F16 && (tensor.ne[0] as usize).is_multiple_of(BLOCK) {
             w.write_tensor(&tensor.name, &shape, Q8_0, &blocks(&f16_values(tensor.data))).map_err(io)?;
         } else if quantise && tensor.ttype != F32 {
             return Err(bad(format!(
