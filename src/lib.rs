@@ -6,6 +6,7 @@ pub mod call;
 pub mod cli;
 pub mod dialog;
 pub mod dialplan;
+pub mod emotion;
 pub mod eval;
 pub mod lang;
 pub mod logging;
