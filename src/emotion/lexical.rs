@@ -151,7 +151,7 @@ fn longest_match(lists: &Lists, units: &[String], joiner: &str) -> Option<(Kind,
     let mut best: Option<(Kind, usize)> = None;
     for len in (1..=units.len().min(6)).rev() {
         let candidate = units[..len].join(joiner);
-        if let Some((kind, _)) = kinds.iter().find(|(_, list)| list.iter().any(|t| *t == candidate)) {
+        if let Some((kind, _)) = kinds.iter().find(|(_, list)| list.contains(&candidate)) {
             best = Some((*kind, len));
             break;
         }
