@@ -35,6 +35,9 @@ pub struct StreamSession<P: Deref<Target = AsrPool>> {
     in_flight: usize,
     /// Cancel flags of the decodes submitted and not yet back, by (utterance, priority, attempt).
     cancels: HashMap<(u64, Priority, u32), Arc<AtomicBool>>,
+    /// The latest early decode the pool refused (busy): submitted as soon as a worker is
+    /// free, unless the caller speaks again or the utterance's final is requested first.
+    waiting_early: Option<DecodeRequest>,
 }
 
 impl<P: Deref<Target = AsrPool>> StreamSession<P> {
@@ -50,6 +53,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
             backlog: VecDeque::new(),
             in_flight: 0,
             cancels: HashMap::new(),
+            waiting_early: None,
         }
     }
 
@@ -158,15 +162,24 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                     if let Some(flag) = self.cancels.get(&(utterance, priority, attempt)) {
                         flag.store(true, Ordering::Relaxed);
                     }
+                    self.waiting_early
+                        .take_if(|w| (w.utterance, w.priority, w.attempt) == (utterance, priority, attempt));
                 }
                 StreamOutput::Decode(req) if req.priority == Priority::Final && !self.backlog.is_empty() => {
                     self.backlog.push_back(req)
                 }
                 StreamOutput::Decode(req) => {
+                    // A final or a newer early decode supersedes the one waiting.
+                    if req.priority != Priority::Partial {
+                        self.waiting_early = None;
+                    }
                     if let Err(req) = self.submit(req) {
                         match req.priority {
                             Priority::Final => self.backlog.push_back(req),
-                            Priority::Early => self.recognizer.early_refused(req.utterance, req.attempt),
+                            Priority::Early => {
+                                self.recognizer.early_refused(req.utterance, req.attempt);
+                                self.waiting_early = Some(req);
+                            }
                             Priority::Partial => self.recognizer.partial_refused(req.utterance),
                         }
                     }
@@ -180,12 +193,24 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         while let Some(req) = self.backlog.pop_front() {
             if let Err(req) = self.submit(req) {
                 self.backlog.push_front(req);
-                break;
+                return;
+            }
+        }
+        if let Some(req) = self.waiting_early.take() {
+            let (utterance, attempt) = (req.utterance, req.attempt);
+            match self.submit(req) {
+                Ok(()) => self.recognizer.early_accepted(utterance, attempt),
+                Err(req) => self.waiting_early = Some(req),
             }
         }
     }
 
     fn submit(&mut self, mut req: DecodeRequest) -> Result<(), DecodeRequest> {
+        // An early decode beside this call's own abandoned decodes (which stop only after their
+        // encoder) would share the cores with them; it waits the few ms and then runs alone.
+        if req.priority == Priority::Early && self.cancels.values().any(|c| c.load(Ordering::Relaxed)) {
+            return Err(req);
+        }
         let tx = self.tx.clone();
         let notify = self.notify.clone();
         let (utterance, priority, attempt) = (req.utterance, req.priority, req.attempt);

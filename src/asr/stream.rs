@@ -155,6 +155,8 @@ struct Early {
     result: Option<Result<Decoded, AsrError>>,
     /// The result reads as a complete sentence.
     complete: bool,
+    /// Refused by a busy pool and not running yet (the session retries it).
+    waiting: bool,
 }
 
 #[derive(Debug)]
@@ -294,10 +296,19 @@ impl StreamingRecognizer {
 
     /// An early decode the pool had no idle worker for: the final is decoded when it ends.
     pub fn early_refused(&mut self, utterance: u64, attempt: u32) {
-        if let Some(open) = self.open.as_mut().filter(|o| o.id == utterance)
-            && open.early.as_ref().is_some_and(|e| e.attempt == attempt)
+        self.mark_early(utterance, attempt, true);
+    }
+
+    /// An early decode the pool refused has now been taken after all.
+    pub fn early_accepted(&mut self, utterance: u64, attempt: u32) {
+        self.mark_early(utterance, attempt, false);
+    }
+
+    fn mark_early(&mut self, utterance: u64, attempt: u32, waiting: bool) {
+        if let Some(early) = self.open.as_mut().filter(|o| o.id == utterance).and_then(|o| o.early.as_mut())
+            && early.attempt == attempt
         {
-            open.early = None;
+            early.waiting = waiting;
         }
     }
 
@@ -414,7 +425,7 @@ impl StreamingRecognizer {
                 let Some(open) = self.open.as_mut() else { return };
                 open.attempts += 1;
                 let attempt = open.attempts;
-                open.early = Some(Early { attempt, voice_end, result: None, complete: false });
+                open.early = Some(Early { attempt, voice_end, result: None, complete: false, waiting: false });
                 // The early decode supersedes a partial still running, and needs its worker.
                 if open.partial_in_flight {
                     self.out.push(StreamOutput::Abandon {
@@ -447,9 +458,10 @@ impl StreamingRecognizer {
                     clip,
                     second: None,
                 };
-                // The early decode covered exactly this audio when no voice came after it.
+                // The early decode covered exactly this audio when no voice came after it (if it
+                // is still waiting for a worker, a final goes ahead of it instead).
                 match open.early {
-                    Some(early) if early.voice_end == voice_end && reason != EndReason::MaxLength => {
+                    Some(early) if early.voice_end == voice_end && reason != EndReason::MaxLength && !early.waiting => {
                         self.finals.insert(open.id, slot(early.attempt, early.result));
                         self.emit_ready_finals();
                     }
