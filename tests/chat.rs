@@ -164,3 +164,55 @@ fn intent_accuracy_on_the_held_out_set_is_reported() {
     assert!(report["accuracy"].as_f64().unwrap_or(0.0) >= 0.90, "{}", report["accuracy"]);
     assert!(report["per_intent"]["lost_package"]["recall"].is_f64());
 }
+
+/// A line may state how the caller sounds (`[angry] …`), standing in for the voice.
+#[test]
+fn a_caller_angry_twice_in_a_row_is_transferred_with_top_priority() {
+    let turns = chat("en", &["[angry] where is my order", "[angry] I said where is my order"]);
+    // First angry utterance: answered, the wording acknowledging the frustration (tone W1).
+    assert_eq!(turns[1]["rule"], "O1", "{}", turns[1]);
+    assert_eq!(turns[1]["tone"], "W1", "{}", turns[1]);
+    assert_eq!(turns[1]["emotion"]["label"], "angry", "{}", turns[1]);
+    assert!(say(&turns[1]).starts_with("I'm sorry this has been frustrating."), "{}", say(&turns[1]));
+    // Second in a row: rule E1, priority 1, and the reason says why.
+    assert_eq!(turns[2]["action"], "transfer", "{}", turns[2]);
+    assert_eq!((&turns[2]["rule"], &turns[2]["priority"]), (&Value::from("E1"), &Value::from(1)), "{}", turns[2]);
+    assert!(turns[2]["reason"].as_str().unwrap_or_default().contains("sounds angry"), "{}", turns[2]);
+}
+
+#[test]
+fn one_calm_utterance_breaks_an_angry_streak() {
+    let turns = chat("en", &["[angry] where is my order", "[neutral] 20231188", "[angry] and when does it come"]);
+    assert!(turns.iter().all(|t| t["rule"] != "E1"), "{turns:#?}");
+    assert!(turns[2]["tone"].is_null(), "a calm utterance gets the plain wording: {}", turns[2]);
+}
+
+#[test]
+fn an_anxious_caller_with_a_lost_parcel_goes_to_the_urgent_queue() {
+    // Stated, and from the words alone (worry in both languages).
+    for (lang, line) in [
+        ("en", "[anxious] my parcel is lost"),
+        ("en", "I'm really worried, my parcel is lost"),
+        ("zh", "我很担心，我的包裹丢了"),
+    ] {
+        let turns = chat(lang, &[line]);
+        assert_eq!(turns[1]["rule"], "E2", "{line}: {}", turns[1]);
+        assert_eq!((&turns[1]["queue"], &turns[1]["priority"]), (&Value::from("urgent"), &Value::from(0)), "{line}");
+    }
+    // The same parcel, reported calmly, goes to the parcel team as before.
+    let calm = chat("en", &["my parcel is lost"]);
+    assert_eq!(calm[1]["rule"], "T2", "{}", calm[1]);
+}
+
+#[test]
+fn frustrated_words_shape_the_answer_and_an_unknown_feeling_is_an_error_not_a_crash() {
+    let turns = chat("en", &["[shouting] hello", "where is order 20231188, it is late again and still not here"]);
+    assert_eq!(turns.len(), 2, "the bad line was refused, the next one answered: {turns:#?}");
+    assert_eq!(turns[1]["emotion"]["label"], "frustrated", "{}", turns[1]);
+    assert_eq!(turns[1]["tone"], "W1", "{}", turns[1]);
+    // The short answer (the rule's `brief`), after the acknowledgement.
+    assert_eq!(
+        say(&turns[1]),
+        "I'm sorry this has been frustrating. Order 20231188 is on its way with SF Express, expected tomorrow."
+    );
+}

@@ -11,8 +11,6 @@ use std::time::Duration;
 use common::server::{Server, bot_text, caller_text, in_loopback_namespace, pcm_8k, ulaw_8k, word_recall};
 use serde_json::Value;
 
-const JFK: &str =
-    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
 const HARVARD: &str = "At that high level the air is pure.";
 
 /// A scenario from tests/sipp with `[audio]` replaced (SIPp does not substitute inside rtp_stream).
@@ -197,7 +195,7 @@ fn a_baresip_caller_hears_the_bot_and_is_understood() {
     let calls = server.wait_calls(Duration::from_secs(30), "the call to end", |c| ended(c) == 1);
     let call = server.call(calls[0]["id"].as_str().expect("id"));
     let heard = caller_text(&call);
-    assert!(word_recall(JFK, &heard) >= 0.8, "caller's words in the transcript: {heard:?}");
+    assert!(word_recall(common::JFK, &heard) >= 0.8, "caller's words in the transcript: {heard:?}");
     assert!(call["barge_ins"].as_u64() >= Some(1), "JFK stopped the greeting: {call:#}");
     assert!(call["turns"].as_array().is_some_and(|t| t.len() >= 2), "the bot answered: {call:#}");
     // What baresip decoded from our RTP: real audio, seconds of it, not silence.

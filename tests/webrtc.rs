@@ -10,9 +10,6 @@ use std::time::Duration;
 use common::server::{Server, caller_text, in_loopback_namespace, word_recall};
 use serde_json::Value;
 
-const JFK: &str =
-    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
-
 fn peer_script(name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/peers").join(name).to_string_lossy().into_owned()
 }
@@ -26,7 +23,7 @@ fn check_call(server: &Server, report: &Value) {
     assert!(calls.iter().any(|c| c["channel"] == "webrtc"));
     let call = server.call(&id);
     let heard = caller_text(&call);
-    assert!(word_recall(JFK, &heard) >= 0.8, "caller's words in the transcript: {heard:?}");
+    assert!(word_recall(common::JFK, &heard) >= 0.8, "caller's words in the transcript: {heard:?}");
     assert!(call["barge_ins"].as_u64() >= Some(1), "JFK stopped the greeting: {call:#}");
     assert!(call["turns"].as_array().is_some_and(|t| t.len() >= 2), "the bot answered: {call:#}");
     let (secs, rms) = (report["heard_seconds"].as_f64().unwrap_or(0.0), report["heard_rms"].as_f64().unwrap_or(0.0));

@@ -15,6 +15,7 @@ use super::engine::{DecodeOptions, Decoded, Window};
 use super::identify::{self, LanguageCheck};
 use super::pool::Priority;
 use super::{AsrError, Language, SAMPLE_RATE, text};
+use crate::emotion::acoustic::{self, Features};
 use crate::media::vad::{Vad, VoiceDetector};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -92,6 +93,9 @@ pub enum AsrEvent {
         start_ms: u64,
         end_ms: u64,
         end_reason: EndReason,
+        /// The voice's acoustic features, for emotion (`None`: too little voiced speech).
+        #[serde(skip)]
+        voice: Option<Features>,
     },
     /// The utterance turned out to hold no words (noise, or text Whisper invented).
     Dropped {
@@ -166,6 +170,7 @@ struct PendingFinal {
     end_ms: u64,
     voiced_ms: u64,
     reason: EndReason,
+    voice: Option<Features>,
     result: Option<Result<Decoded, AsrError>>,
     /// The clip and its left context (ms), kept for a second decode in the other language.
     clip: Option<(Vec<f32>, u64)>,
@@ -448,12 +453,15 @@ impl StreamingRecognizer {
                 self.previous_speech = Some((open.voice_start, voice_end));
                 let context_ms = ms(open.audio_start - context_start);
                 let clip = self.identify.then(|| (self.audio(context_start, audio_end), context_ms));
+                // The emotion pipeline's share of the utterance: its voice, no margins.
+                let voice = acoustic::extract(&self.audio(open.audio_start, voice_end));
                 let slot = |attempt, result| PendingFinal {
                     attempt,
                     start_ms: ms(open.voice_start),
                     end_ms: ms(voice_end),
                     voiced_ms: ms(voiced_chunks * chunk),
                     reason,
+                    voice,
                     result,
                     clip,
                     second: None,
@@ -583,6 +591,7 @@ impl StreamingRecognizer {
                             start_ms: slot.start_ms,
                             end_ms: slot.end_ms,
                             end_reason: slot.reason,
+                            voice: slot.voice,
                         }
                     }
                 }

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 use crate::dialog::BotTurn;
+use crate::emotion::{CurvePoint, EmotionScore};
 use crate::lang::Lang;
 use crate::rtp::rtcp::MediaQuality;
 
@@ -37,6 +38,18 @@ pub struct TranscriptLine {
     pub seq: u64,
 }
 
+/// How the caller sounded in one utterance, and where that puts the call's curve.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UtteranceEmotion {
+    pub utterance: u64,
+    pub start_ms: u64,
+    pub end_ms: u64,
+    #[serde(flatten)]
+    pub score: EmotionScore,
+    /// The call's smoothed curve after this utterance.
+    pub curve: CurvePoint,
+}
+
 /// Why the bot's playback stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -60,10 +73,12 @@ pub enum CallEvent {
         utterance: u64,
     },
     Transcript(TranscriptLine),
+    /// The caller's emotion in a final utterance (before the bot's decision on it).
+    Emotion(UtteranceEmotion),
     /// What the bot decided, with the rule that decided it.
     Decision {
         turn: u64,
-        decision: BotTurn,
+        decision: Box<BotTurn>,
     },
     PlaybackStarted {
         turn: u64,

@@ -16,5 +16,5 @@ pub mod registry;
 pub mod routes;
 pub mod session;
 
-pub use event::{CallEvent, CallEventRecord, Channel, Speaker, TranscriptLine};
+pub use event::{CallEvent, CallEventRecord, Channel, Speaker, TranscriptLine, UtteranceEmotion};
 pub use session::{CallSession, CallState, Input, Output, SessionConfig};

@@ -10,8 +10,9 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use super::event::{CallEvent, CallEventRecord, Channel, Speaker, StopReason, TranscriptLine};
+use super::event::{CallEvent, CallEventRecord, Channel, Speaker, StopReason, TranscriptLine, UtteranceEmotion};
 use crate::dialplan::Action;
+use crate::emotion::CurvePoint;
 use crate::lang::Lang;
 use crate::rtp::rtcp::MediaQuality;
 
@@ -64,6 +65,8 @@ pub struct TurnView {
     pub say: String,
     pub queue: Option<String>,
     pub priority: Option<u8>,
+    /// The dialplan tone that shaped the wording (the caller sounded upset or anxious).
+    pub tone: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,6 +75,10 @@ pub struct CallDetail {
     pub summary: CallSummary,
     pub transcript: Vec<TranscriptLine>,
     pub turns: Vec<TurnView>,
+    /// Per-utterance emotion scores of the caller, oldest first.
+    pub emotion: Vec<UtteranceEmotion>,
+    /// The smoothed emotion curve (one point per scored utterance).
+    pub emotion_curve: Vec<CurvePoint>,
     pub dtmf: String,
     /// Times the caller spoke over the bot and stopped it.
     pub barge_ins: u32,
@@ -133,6 +140,8 @@ impl Calls {
         let detail = CallDetail {
             summary,
             transcript: Vec::new(),
+            emotion: Vec::new(),
+            emotion_curve: Vec::new(),
             turns: Vec::new(),
             dtmf: String::new(),
             barge_ins: 0,
@@ -240,7 +249,12 @@ fn apply(d: &mut CallDetail, at_ms: u64, event: &CallEvent) {
             say: decision.say.clone(),
             queue: decision.queue.clone(),
             priority: decision.priority,
+            tone: decision.tone.clone(),
         }),
+        CallEvent::Emotion(e) => {
+            d.emotion_curve.push(e.curve);
+            d.emotion.push(e.clone());
+        }
         CallEvent::Dtmf { digit } => d.dtmf.push(*digit),
         CallEvent::LanguageChanged { lang } => d.summary.lang = *lang,
         CallEvent::MediaStats(quality) => d.media = Some(quality.clone()),

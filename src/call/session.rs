@@ -13,10 +13,12 @@ use std::sync::Arc;
 
 use chrono::NaiveDate;
 
-use super::event::{CallEvent, Speaker, StopReason, TranscriptLine};
+use super::event::{CallEvent, Speaker, StopReason, TranscriptLine, UtteranceEmotion};
 use crate::asr::stream::AsrEvent;
 use crate::dialog::{BotTurn, Brain, Conversation};
 use crate::dialplan::{Action, DtmfAction};
+use crate::emotion::score::{Feeling, score};
+use crate::emotion::{EmotionScore, EmotionTracker, lexical};
 use crate::lang::Lang;
 use crate::orders::OrderStore;
 
@@ -104,6 +106,8 @@ pub struct CallSession {
     brain: Arc<Brain>,
     store: Arc<dyn OrderStore>,
     conversation: Conversation,
+    /// The caller's voice baseline and emotion curve.
+    emotion: EmotionTracker,
     /// The language the recogniser and the voice are set to.
     spoken: Lang,
     state: CallState,
@@ -125,11 +129,13 @@ impl CallSession {
         today: NaiveDate,
     ) -> Self {
         let conversation = Conversation::new(Arc::clone(&brain), lang, today);
+        let emotion = EmotionTracker::new(Arc::clone(&brain.emotion));
         Self {
             cfg,
             brain,
             store,
             conversation,
+            emotion,
             spoken: lang,
             state: CallState::Bot,
             next_turn: 0,
@@ -212,7 +218,7 @@ impl CallSession {
                     self.stop_playback(StopReason::BargeIn);
                 }
             }
-            AsrEvent::Final { utterance, text, start_ms, end_ms, .. } => {
+            AsrEvent::Final { utterance, text, start_ms, end_ms, voice, .. } => {
                 let line = TranscriptLine {
                     speaker: Speaker::Caller,
                     text: text.clone(),
@@ -229,7 +235,8 @@ impl CallSession {
                     if self.playing.is_some() {
                         self.stop_playback(StopReason::BargeIn);
                     }
-                    self.answer(&text);
+                    let feeling = Feeling::Voice(self.emotion.voice(voice.as_ref()));
+                    self.heard(&text, feeling, (utterance, start_ms, end_ms));
                 }
             }
             AsrEvent::Dropped { utterance, .. } => self.resume_if_paused_by(utterance),
@@ -280,7 +287,28 @@ impl CallSession {
         }
     }
 
-    /// The caller said (or typed) `text`: the dialog decides what the bot does.
+    /// The caller said `text` (utterance, start, end), sounding `feeling`: scored, and
+    /// answered while the bot still has the call.
+    fn heard(&mut self, text: &str, feeling: Feeling, (utterance, start_ms, end_ms): (u64, u64, u64)) {
+        if self.state == CallState::Bot && !text.trim().is_empty() {
+            let turn = self.conversation.hear(text, feeling, self.store.as_ref());
+            if let Some(s) = &turn.emotion {
+                self.emotion_event(utterance, start_ms, end_ms, s.clone());
+            }
+            self.decided(turn);
+        } else {
+            // Waiting for a human (or hanging up): the curve goes on for the agent to see.
+            let s = score(feeling, &lexical::cues(text, self.conversation.lang()), 0);
+            self.emotion_event(utterance, start_ms, end_ms, s);
+        }
+    }
+
+    fn emotion_event(&mut self, utterance: u64, start_ms: u64, end_ms: u64, score: EmotionScore) {
+        let curve = self.emotion.record(end_ms, &score);
+        self.event(CallEvent::Emotion(UtteranceEmotion { utterance, start_ms, end_ms, score, curve }));
+    }
+
+    /// The caller typed or keyed `text`: the dialog decides what the bot does.
     fn answer(&mut self, text: &str) {
         if self.state != CallState::Bot || text.trim().is_empty() {
             return;
@@ -318,7 +346,7 @@ impl CallSession {
         self.next_turn += 1;
         let say = turn.say.clone();
         let lang = turn.lang;
-        self.event(CallEvent::Decision { turn: id, decision: turn });
+        self.event(CallEvent::Decision { turn: id, decision: Box::new(turn) });
         if say.trim().is_empty() {
             return self.on_played(id);
         }

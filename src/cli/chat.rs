@@ -1,6 +1,9 @@
 //! `callbot chat [--dialplan DIR] [--lang zh|en] [--json]`: a text conversation with the bot,
 //! one caller utterance per line on stdin, the bot's turns on stdout (greeting first). How
 //! dialplan authors test flows without a phone.
+//!
+//! The words of each line are scored for emotion as a call's would be; a line may also state
+//! how the caller sounds, standing in for the voice: `[angry] where is my order`.
 
 use std::io::{BufRead, Write};
 use std::path::PathBuf;
@@ -11,6 +14,7 @@ use chrono::NaiveDate;
 use clap::Args;
 
 use crate::dialog::{BotTurn, Brain, Conversation};
+use crate::emotion::{EmotionLabel, Feeling};
 use crate::lang::Lang;
 use crate::orders::{OrderStore, SqliteStore, http::HttpConfig, http::HttpStore};
 
@@ -44,6 +48,12 @@ fn print(turn: &BotTurn, json: bool, out: &mut impl Write) -> anyhow::Result<()>
         if let (Some(q), Some(p)) = (&turn.queue, turn.priority) {
             why.push_str(&format!(" → queue {q}, priority {p}"));
         }
+        if let Some(e) = &turn.emotion {
+            why.push_str(&format!(", caller {}", e.label.as_str()));
+        }
+        if let Some(t) = &turn.tone {
+            why.push_str(&format!(", tone {t}"));
+        }
         writeln!(out, "bot: {}\n     [{why}]", turn.say)?;
     }
     out.flush()?;
@@ -71,11 +81,33 @@ pub fn run(args: ChatArgs) -> anyhow::Result<ExitCode> {
         if line.trim().is_empty() {
             continue;
         }
-        let turn = conversation.reply(&line, store.as_ref());
+        let (feeling, said) = match feeling(&line) {
+            Ok(f) => f,
+            Err(e) => {
+                eprintln!("error: {e}");
+                continue;
+            }
+        };
+        let turn = conversation.hear(said, feeling, store.as_ref());
         print(&turn, args.json, &mut out)?;
         if conversation.ended() {
             break;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A line's stated feeling (`[angry] …`), or its words alone.
+fn feeling(line: &str) -> anyhow::Result<(Feeling, &str)> {
+    let trimmed = line.trim_start();
+    if let Some(rest) = trimmed.strip_prefix('[')
+        && let Some((label, said)) = rest.split_once(']')
+    {
+        let label = EmotionLabel::parse(label.trim()).ok_or_else(|| {
+            let known: Vec<&str> = EmotionLabel::ALL.iter().map(|l| l.as_str()).collect();
+            anyhow::anyhow!("unknown emotion [{label}] (known: {})", known.join(", "))
+        })?;
+        return Ok((Feeling::Stated(label), said.trim()));
+    }
+    Ok((Feeling::Voice(None), line))
 }

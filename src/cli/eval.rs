@@ -35,6 +35,20 @@ enum EvalCommand {
         #[arg(long, default_value_t = 1000)]
         partial_interval_ms: u32,
     },
+    /// Voice emotion on labelled recordings (`file`, `label`, `speaker` columns): accuracy per
+    /// label, angry-vs-neutral ROC AUC, arousal ordering, confusion matrix
+    Emotion {
+        manifest: PathBuf,
+        /// A model file from `callbot train emotion` [default: the built-in one]
+        #[arg(long, conflicts_with = "leave_speaker_out")]
+        model: Option<PathBuf>,
+        /// Score each speaker with a model trained on the manifest's other speakers
+        #[arg(long)]
+        leave_speaker_out: bool,
+        /// The whole report as JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Intent accuracy, per-intent precision/recall and confusions on a JSONL file of
     /// {"text", "lang", "intent"} lines
     Intents {
@@ -119,6 +133,9 @@ pub fn run(args: EvalArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
         }
         EvalCommand::Asr(args) => run_asr(args, dir),
         EvalCommand::Intents { file, dialplan, json } => run_intents(&file, dialplan.as_deref(), json),
+        EvalCommand::Emotion { manifest, model, leave_speaker_out, json } => {
+            run_emotion(&manifest, model.as_deref(), leave_speaker_out, json)
+        }
     }
 }
 
@@ -246,5 +263,78 @@ fn run_intents(file: &std::path::Path, dialplan: Option<&std::path::Path>, json:
     }
     let by_lang: Vec<String> = report.accuracy_by_lang.iter().map(|(l, a)| format!("{l} {:.2}%", a * 100.0)).collect();
     println!("\naccuracy {:.2}% ({}/{}) {}", report.accuracy * 100.0, report.correct, report.total, by_lang.join(" "));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_emotion(
+    manifest: &std::path::Path,
+    model: Option<&std::path::Path>,
+    leave_speaker_out: bool,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let clips = crate::emotion::corpus::load(manifest)?;
+    let model = if leave_speaker_out { None } else { Some(super::emotion::load_model(model)?) };
+    let report = crate::eval::emotion::evaluate(&clips, model.as_ref());
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{:<28} {:>7} {:<9} {:>7} {:>6}  scored", "file", "speaker", "label", "arousal", "anger");
+    for c in &report.clips {
+        println!(
+            "{:<28} {:>7} {:<9} {:>7.2} {:>6.2}  {}",
+            truncate(&c.file, 28),
+            c.speaker,
+            c.label,
+            c.arousal,
+            c.anger,
+            c.predicted.as_str()
+        );
+    }
+    for s in &report.skipped {
+        println!("{s}: too little voiced speech, not scored");
+    }
+    let names: Vec<&str> = crate::emotion::EmotionLabel::ALL.iter().map(|l| l.as_str()).collect();
+    println!(
+        "\n{:<9} {:>5} {:>8} {:>6} {:>9} {:>8}  confusion: {}",
+        "label",
+        "clips",
+        "arousal",
+        "anger",
+        "accuracy",
+        "arousal✓",
+        names.join(" ")
+    );
+    for (label, s) in &report.per_label {
+        let row: Vec<String> =
+            names.iter().map(|n| format!("{:>w$}", s.predicted.get(*n).copied().unwrap_or(0), w = n.len())).collect();
+        println!(
+            "{label:<9} {:>5} {:>8.2} {:>6.2} {:>8.0}% {:>8}  {}",
+            s.clips,
+            s.mean_arousal,
+            s.mean_anger,
+            s.accuracy * 100.0,
+            s.arousal_accuracy.map(|a| format!("{:.0}%", a * 100.0)).unwrap_or_else(|| "-".into()),
+            row.join(" ")
+        );
+    }
+    println!(
+        "\narousal order (mean, high to low): {} — {}",
+        report.arousal_order.join(" > "),
+        if report.arousal_order_holds { "high-arousal labels all rank above low ones" } else { "ORDER VIOLATED" }
+    );
+    println!(
+        "voice features: {:.1} ms of CPU per second of audio ({:.2}% of one core)",
+        report.extract_ms_per_s,
+        report.extract_ms_per_s / 10.0
+    );
+    println!(
+        "{}: angry-vs-neutral AUC {:.3} arousal AUC {:.3} accuracy {:.1}% clips {}",
+        report.mode,
+        report.angry_vs_neutral_auc,
+        report.arousal_auc,
+        report.accuracy * 100.0,
+        report.clips.len()
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -3,6 +3,7 @@
 
 mod chat;
 mod dialplan;
+mod emotion;
 mod eval;
 mod models;
 mod say;
@@ -47,6 +48,10 @@ enum Command {
     Chat(chat::ChatArgs),
     /// Speak a text into a WAV file with the TTS engine
     Say(say::SayArgs),
+    /// Score how the speaker in recordings feels (arousal, valence, label), per utterance
+    Emotion(emotion::EmotionArgs),
+    /// Train the models callbot trains itself (the voice emotion model)
+    Train(emotion::TrainArgs),
 }
 
 pub fn run() -> ExitCode {
@@ -60,6 +65,8 @@ pub fn run() -> ExitCode {
         Command::Dialplan(args) => dialplan::run(args),
         Command::Say(args) => say::run(args),
         Command::Chat(args) => chat::run(args),
+        Command::Emotion(args) => emotion::run(args),
+        Command::Train(args) => emotion::run_train(args),
     };
     match result {
         Ok(code) => code,

@@ -8,6 +8,8 @@ use chrono::NaiveDate;
 use super::confirm::{self, Answer};
 use super::{BotTurn, order_facts};
 use crate::dialplan::{Action, Dialplan, Effect, Expect, Facts, Rule, UNKNOWN, template};
+use crate::emotion::score::{Feeling, score};
+use crate::emotion::{EmotionLabel, EmotionModel, EmotionScore, lexical};
 use crate::lang::Lang;
 use crate::nlu::numbers::is_cjk;
 use crate::nlu::slots::{self, SlotContext, Slots};
@@ -19,16 +21,25 @@ pub struct Brain {
     pub plan: Dialplan,
     pub classifier: IntentClassifier,
     pub slots: SlotContext,
+    /// The trained voice emotion model every call scores with.
+    pub emotion: Arc<EmotionModel>,
     /// Confidence under which a turn counts as not understood (the dialplan's clarify level).
     understood_at: f32,
 }
 
 impl Brain {
+    /// With the built-in emotion model.
     pub fn new(plan: Dialplan) -> Self {
+        // Compiled in and checked against this build's features by the model's own tests.
+        let model = EmotionModel::built_in().expect("the built-in emotion model matches this build");
+        Self::with_emotion(plan, Arc::new(model))
+    }
+
+    pub fn with_emotion(plan: Dialplan, emotion: Arc<EmotionModel>) -> Self {
         let classifier = IntentClassifier::train(&plan);
         let understood_at = plan.rules.iter().filter_map(|r| r.when.confidence_below).fold(0.0, f32::max);
         let slots = plan.slots.clone();
-        Self { plan, classifier, slots, understood_at }
+        Self { plan, classifier, slots, emotion, understood_at }
     }
 }
 
@@ -54,6 +65,8 @@ pub struct Conversation {
     /// Questions asked so far: (intent, order id).
     asked: Vec<(String, Option<String>)>,
     not_understood: u32,
+    /// Emotion labels of the caller's scored utterances, oldest first.
+    emotions: Vec<EmotionLabel>,
     ended: bool,
 }
 
@@ -82,6 +95,7 @@ impl Conversation {
             pending: None,
             asked: Vec::new(),
             not_understood: 0,
+            emotions: Vec::new(),
             ended: false,
         }
     }
@@ -107,6 +121,8 @@ impl Conversation {
             queue: None,
             priority: None,
             lang: self.lang,
+            emotion: None,
+            tone: None,
         }
     }
 
@@ -115,10 +131,27 @@ impl Conversation {
         self.lang = lang;
     }
 
+    /// Typed or keyed input: nothing to tell how the caller feels.
     pub fn reply(&mut self, text: &str, store: &dyn OrderStore) -> BotTurn {
+        self.respond(text, None, store)
+    }
+
+    /// Something the caller said, and how they sounded saying it.
+    pub fn hear(&mut self, text: &str, feeling: Feeling, store: &dyn OrderStore) -> BotTurn {
+        self.respond(text, Some(feeling), store)
+    }
+
+    fn respond(&mut self, text: &str, feeling: Option<Feeling>, store: &dyn OrderStore) -> BotTurn {
         self.lang = detect_lang(text, self.lang);
         let prediction = self.brain.classifier.predict(text);
-        self.decide(text, prediction, store)
+        self.decide(text, prediction, feeling, store)
+    }
+
+    /// Scores this utterance's emotion (words, voice, repetition) and remembers its label.
+    fn feel(&mut self, feeling: Option<Feeling>, text: &str, repeats: u32) -> Option<EmotionScore> {
+        let s = score(feeling?, &lexical::cues(text, self.lang), repeats);
+        self.emotions.push(s.label);
+        Some(s)
     }
 
     /// A keypad key that stands for an intent: handled as if said, with full confidence.
@@ -129,19 +162,31 @@ impl Conversation {
             ranked: vec![(intent.to_string(), 1.0)],
             concepts: Vec::new(),
         };
-        self.decide("", prediction, store)
+        self.decide("", prediction, None, store)
     }
 
-    fn decide(&mut self, text: &str, prediction: Prediction, store: &dyn OrderStore) -> BotTurn {
+    fn decide(
+        &mut self,
+        text: &str,
+        prediction: Prediction,
+        feeling: Option<Feeling>,
+        store: &dyn OrderStore,
+    ) -> BotTurn {
         let slots = slots::extract(text, self.lang, self.today, &self.brain.slots);
 
         if let Some(Pending::Confirm { intent, rule, effect }) = self.pending.clone() {
             self.pending = None;
-            match confirm::read(text) {
-                Some(Answer::Yes) => return self.perform(&intent, &rule, effect, &prediction, slots, store),
-                Some(Answer::No) => return self.declined(&intent, &rule, &prediction, slots),
-                None => {} // something new: handled below
+            let answer = confirm::read(text);
+            if answer.is_some() {
+                let emotion = self.feel(feeling, text, 0);
+                let mut turn = match answer {
+                    Some(Answer::Yes) => self.perform(&intent, &rule, effect, &prediction, slots, store),
+                    _ => self.declined(&intent, &rule, &prediction, slots),
+                };
+                turn.emotion = emotion;
+                return turn;
             }
+            // Something new: handled below.
         }
         let strong = prediction.intent != UNKNOWN && prediction.confidence >= 0.7;
         let mut filled = false;
@@ -173,6 +218,7 @@ impl Conversation {
             self.asked.push((intent.clone(), self.order_id.clone()));
         }
 
+        let emotion = self.feel(feeling, text, repeat_count);
         let record = self.lookup(store);
         let mut facts = Facts {
             intent: intent.clone(),
@@ -183,6 +229,9 @@ impl Conversation {
             has_order_id: self.order_id.is_some(),
             multiple_orders: self.multiple_orders(text, &prediction),
             has_address: self.address.is_some(),
+            emotions: self.emotions.iter().map(|e| e.as_str().to_string()).collect(),
+            arousal: emotion.as_ref().map(|e| e.arousal),
+            valence: emotion.as_ref().map(|e| e.valence),
             ..Facts::default()
         };
         if let Some(r) = &record {
@@ -203,10 +252,21 @@ impl Conversation {
         };
         let vars = self.vars(record.as_ref(), rule, &prediction);
         let mut say = template::render(rule.say.get(self.lang), &vars);
+        // Answers and questions take the caller's feeling into account; transfers and goodbyes
+        // are written to acknowledge it already.
+        let tone = matches!(rule.action, Action::Answer | Action::Ask)
+            .then(|| brain.plan.tones.iter().find(|t| t.when.matches(&facts)))
+            .flatten();
         if repeat_count == 2 {
             // Asked again: the first answer did not land. Simpler words and more detail.
             let detailed = rule.detailed.as_ref().map(|d| template::render(d.get(self.lang), &vars));
             say = format!("{} {}", brain.plan.prompts.rephrase.get(self.lang), detailed.unwrap_or(say));
+        } else if let Some(brief) = rule.brief.as_ref().filter(|_| tone.is_some_and(|t| t.brief)) {
+            say = template::render(brief.get(self.lang), &vars);
+        }
+        if let Some(prefix) = tone.and_then(|t| t.prefix.as_ref()) {
+            let sep = if self.lang == Lang::Zh { "" } else { " " };
+            say = format!("{}{sep}{say}", template::render(prefix.get(self.lang), &vars));
         }
         match (rule.action, rule.expect, rule.effect) {
             (Action::Ask, Some(expect), _) => self.pending = Some(Pending::Slot { intent: intent.clone(), expect }),
@@ -220,8 +280,16 @@ impl Conversation {
         if repeat_count >= 2 {
             reason.push_str(&format!(" (the caller has asked this {repeat_count} times)"));
         }
+        if let Some(e) = emotion.as_ref().filter(|e| rule.when.emotion.is_some() || e.label != EmotionLabel::Neutral) {
+            reason.push_str(&format!(" (the caller sounds {}, confidence {:.2})", e.label.as_str(), e.confidence));
+        }
+        if let Some(t) = tone {
+            reason.push_str(&format!(" Wording: {} ({})", t.text, t.id));
+        }
         let mut turn = self.turn(say, &intent, &prediction, slots, rule.action, Some(rule), reason);
         turn.confidence = facts.confidence;
+        turn.emotion = emotion;
+        turn.tone = tone.map(|t| t.id.clone());
         turn
     }
 
@@ -360,6 +428,8 @@ impl Conversation {
             queue: rule.and_then(|r| r.queue.clone()).filter(|_| transfer),
             priority: rule.and_then(|r| r.priority).filter(|_| transfer),
             lang: self.lang,
+            emotion: None,
+            tone: None,
         }
     }
 }

@@ -15,6 +15,7 @@ pub use conversation::{Brain, Conversation};
 use serde::Serialize;
 
 use crate::dialplan::Action;
+use crate::emotion::EmotionScore;
 use crate::lang::Lang;
 use crate::nlu::slots::Slots;
 
@@ -33,4 +34,8 @@ pub struct BotTurn {
     pub queue: Option<String>,
     pub priority: Option<u8>,
     pub lang: Lang,
+    /// How the caller sounded in what this turn answers, when it was scored.
+    pub emotion: Option<EmotionScore>,
+    /// The dialplan tone that shaped the wording, if any.
+    pub tone: Option<String>,
 }

@@ -10,8 +10,10 @@ use toml::Spanned;
 
 use super::schema::{self, Action, LangText};
 use super::{
-    Concept, Diagnostic, Dialplan, DialplanError, DtmfAction, Intent, Prompts, Queue, Rule, Text, UNKNOWN, template,
+    Concept, Diagnostic, Dialplan, DialplanError, DtmfAction, Intent, Prompts, Queue, Rule, Text, Tone, UNKNOWN,
+    template,
 };
+use crate::emotion::EmotionLabel;
 use crate::lang::Lang;
 use crate::orders::{OrderStatus, RefundStatus, ReturnStatus, ShipmentStatus};
 
@@ -156,6 +158,7 @@ pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
             }
         }
     }
+    let tones = check_tones(&mut c, &rules_src, &rules.tones, lang, &rules.rules);
     let rules = check_rules(&mut c, &rules_src, &rules.rules, lang, &intent_ids, &queue_ids);
     let dtmf = dtmf_menu(&mut c, &main_src, &main.dtmf, &intent_ids);
 
@@ -174,6 +177,7 @@ pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
         concepts,
         intents,
         rules,
+        tones,
         dtmf,
     })
 }
@@ -335,6 +339,7 @@ fn check_rules(
                 "order_status" => OrderStatus::ALL.iter().map(|s| s.as_str()).collect(),
                 "shipment_status" => ShipmentStatus::ALL.iter().map(|s| s.as_str()).collect(),
                 "return_status" => ReturnStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                "emotion" => EmotionLabel::ALL.iter().map(|s| s.as_str()).collect(),
                 _ => RefundStatus::ALL.iter().map(|s| s.as_str()).collect(),
             };
             if !known.contains(&value) {
@@ -349,6 +354,8 @@ fn check_rules(
         if when.confidence_below.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
             problems.push(src.span(r.when.span(), format!("rule '{id}': confidence_below must be within 0..1")));
         }
+        problems
+            .extend(emotion_problems(when).into_iter().map(|m| src.span(r.when.span(), format!("rule '{id}': {m}"))));
         match (r.action, &r.queue) {
             (Action::Transfer, None) => problems.push(at("a transfer needs a queue".into())),
             (Action::Transfer, Some(q)) if !queues.contains(q.get_ref()) => problems.push(src.span(
@@ -387,6 +394,7 @@ fn check_rules(
             }
         }
         let detailed = r.detailed.as_ref().map(|d| c.text(src, d, lang, &format!("rule '{id}' detailed")));
+        let brief = r.brief.as_ref().map(|d| c.text(src, d, lang, &format!("rule '{id}' brief")));
         let done = r.done.as_ref().map(|d| c.text(src, d, lang, &format!("rule '{id}' done")));
         c.diagnostics.extend(problems);
         out.push(Rule {
@@ -396,6 +404,7 @@ fn check_rules(
             action: r.action,
             say,
             detailed,
+            brief,
             refusal: r.refusal,
             queue: r.queue.as_ref().map(|q| q.get_ref().clone()),
             priority: r.priority.as_ref().map(|p| *p.get_ref()),
@@ -409,4 +418,54 @@ fn check_rules(
             .push(src.at(0, "no catch-all rule: the last rule should have no `when`, so every turn gets an answer"));
     }
     out
+}
+
+/// Emotion conditions that cannot mean anything.
+fn emotion_problems(when: &super::When) -> Vec<String> {
+    let mut problems = Vec::new();
+    if when.emotion_streak_at_least.is_some() && when.emotion.is_none() {
+        problems.push("emotion_streak_at_least needs `emotion` (the emotions that count)".to_string());
+    }
+    if when.emotion_streak_at_least == Some(0) {
+        problems.push("emotion_streak_at_least must be at least 1".to_string());
+    }
+    if when.arousal_at_least.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+        problems.push("arousal_at_least must be within 0..1".to_string());
+    }
+    if when.valence_below.is_some_and(|v| !(-1.0..=1.0).contains(&v)) {
+        problems.push("valence_below must be within -1..1".to_string());
+    }
+    problems
+}
+
+/// Tones: ids distinct from each other and from rules, known emotions, texts in the default
+/// language.
+fn check_tones(c: &mut Checker, src: &Source, raw: &[schema::Tone], lang: Lang, rules: &[schema::Rule]) -> Vec<Tone> {
+    let mut seen: HashSet<String> = rules.iter().map(|r| r.id.get_ref().clone()).collect();
+    let known: Vec<&str> = EmotionLabel::ALL.iter().map(|l| l.as_str()).collect();
+    raw.iter()
+        .map(|t| {
+            let id = t.id.get_ref().clone();
+            if !seen.insert(id.clone()) {
+                c.diagnostics.push(src.span(t.id.span(), format!("tone '{id}': id already used by a rule or tone")));
+            }
+            let when = t.when.get_ref();
+            for (what, value) in when.references() {
+                if what == "emotion" && !known.contains(&value) {
+                    c.diagnostics.push(src.span(
+                        t.when.span(),
+                        format!("tone '{id}': unknown emotion '{value}' (known: {})", known.join(", ")),
+                    ));
+                }
+            }
+            for m in emotion_problems(when) {
+                c.diagnostics.push(src.span(t.when.span(), format!("tone '{id}': {m}")));
+            }
+            if t.prefix.is_none() && !t.brief {
+                c.diagnostics.push(src.span(t.id.span(), format!("tone '{id}': give a prefix, brief = true, or both")));
+            }
+            let prefix = t.prefix.as_ref().map(|p| c.text(src, p, lang, &format!("tone '{id}' prefix")));
+            Tone { id, text: t.text.clone(), when: when.clone(), prefix, brief: t.brief }
+        })
+        .collect()
 }

@@ -58,6 +58,16 @@ pub struct When {
     pub delivered_days_ago_at_most: Option<i64>,
     /// The caller has given the new delivery address.
     pub has_address: Option<bool>,
+    /// How the caller sounds in this utterance (voice and words): angry, frustrated, anxious,
+    /// neutral or positive.
+    pub emotion: Option<OneOrMany>,
+    /// With `emotion`: this many of the caller's latest utterances in a row (this one
+    /// included) had one of those emotions.
+    pub emotion_streak_at_least: Option<u32>,
+    /// The caller's arousal (calm 0 … agitated 1) in this utterance is at least this.
+    pub arousal_at_least: Option<f32>,
+    /// The caller's valence (−1 … 1) in this utterance is below this.
+    pub valence_below: Option<f32>,
 }
 
 /// What is known at this turn, for conditions to read.
@@ -80,6 +90,18 @@ pub struct Facts {
     pub has_final_sale: bool,
     pub delivered_days_ago: Option<i64>,
     pub has_address: bool,
+    /// Emotion labels of the caller's scored utterances, oldest first (this one last).
+    pub emotions: Vec<String>,
+    /// This utterance's arousal and valence, when it was scored.
+    pub arousal: Option<f32>,
+    pub valence: Option<f32>,
+}
+
+impl Facts {
+    /// Latest utterances in a row whose emotion is one of `labels`.
+    fn emotion_streak(&self, labels: &OneOrMany) -> u32 {
+        self.emotions.iter().rev().take_while(|e| labels.contains(Some(e))).count() as u32
+    }
 }
 
 fn flag(want: Option<bool>, actual: bool) -> bool {
@@ -111,6 +133,9 @@ impl When {
             && self.delivered_days_ago_over.is_none_or(|d| f.delivered_days_ago.is_some_and(|a| a > d))
             && self.delivered_days_ago_at_most.is_none_or(|d| f.delivered_days_ago.is_some_and(|a| a <= d))
             && flag(self.has_address, f.has_address)
+            && self.emotion.as_ref().is_none_or(|e| f.emotion_streak(e) >= self.emotion_streak_at_least.unwrap_or(1))
+            && self.arousal_at_least.is_none_or(|a| f.arousal.is_some_and(|x| x >= a))
+            && self.valence_below.is_none_or(|v| f.valence.is_some_and(|x| x < v))
     }
 
     /// Values this condition compares against that must name something the dialplan or the
@@ -122,6 +147,7 @@ impl When {
             ("shipment_status", &self.shipment_status),
             ("return_status", &self.return_status),
             ("refund_status", &self.refund_status),
+            ("emotion", &self.emotion),
         ]
         .into_iter()
         .filter_map(|(what, v)| v.as_ref().map(|v| (what, v)))
@@ -136,6 +162,24 @@ mod tests {
 
     fn when(toml_src: &str) -> When {
         toml::from_str(toml_src).expect("valid condition")
+    }
+
+    #[test]
+    fn emotion_conditions_read_this_utterance_and_the_streak() {
+        let w = when("emotion = [\"angry\", \"frustrated\"]\nemotion_streak_at_least = 2");
+        let mut f = Facts { emotions: vec!["neutral".into(), "angry".into()], ..Default::default() };
+        assert!(!w.matches(&f), "one angry utterance is not two");
+        f.emotions.push("frustrated".into());
+        assert!(w.matches(&f), "angry then frustrated: two upset utterances in a row");
+        f.emotions.push("neutral".into());
+        assert!(!w.matches(&f), "calmed down");
+        let anxious = when("emotion = \"anxious\"\nintent = \"lost_package\"");
+        let f = Facts { intent: "lost_package".into(), emotions: vec!["anxious".into()], ..Default::default() };
+        assert!(anxious.matches(&f));
+        assert!(!anxious.matches(&Facts { emotions: Vec::new(), ..f.clone() }), "no score, no match");
+        let agitated = when("arousal_at_least = 0.7");
+        assert!(!agitated.matches(&Facts::default()));
+        assert!(agitated.matches(&Facts { arousal: Some(0.8), ..Default::default() }));
     }
 
     #[test]

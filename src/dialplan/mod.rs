@@ -67,12 +67,23 @@ pub struct Rule {
     pub action: Action,
     pub say: Text,
     pub detailed: Option<Text>,
+    pub brief: Option<Text>,
     pub refusal: bool,
     pub queue: Option<String>,
     pub priority: Option<u8>,
     pub expect: Option<Expect>,
     pub effect: Option<Effect>,
     pub done: Option<Text>,
+}
+
+/// How wording adapts to the caller's feeling (`[[tones]]` in `rules.toml`).
+#[derive(Debug, Clone)]
+pub struct Tone {
+    pub id: String,
+    pub text: String,
+    pub when: When,
+    pub prefix: Option<Text>,
+    pub brief: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -97,6 +108,7 @@ pub struct Dialplan {
     pub concepts: Vec<Concept>,
     pub intents: Vec<Intent>,
     pub rules: Vec<Rule>,
+    pub tones: Vec<Tone>,
     /// Keypad menu, by key (`0`-`9`, `*`, `#`).
     pub dtmf: BTreeMap<char, DtmfAction>,
 }

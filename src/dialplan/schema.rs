@@ -143,6 +143,25 @@ pub struct Intent {
 #[serde(deny_unknown_fields)]
 pub struct RulesFile {
     pub rules: Vec<Rule>,
+    /// How the bot's wording adapts to the caller's feeling; the first tone whose `when`
+    /// holds applies to an answer or question.
+    #[serde(default)]
+    pub tones: Vec<Tone>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tone {
+    pub id: Spanned<String>,
+    /// The tone in words, cited with the rule when it shapes a turn.
+    pub text: String,
+    pub when: Spanned<super::condition::When>,
+    /// Said before the rule's words (an acknowledgement: "I'm sorry this has been frustrating.").
+    #[serde(default)]
+    pub prefix: Option<Spanned<LangText>>,
+    /// Use the rule's `brief` wording when it has one.
+    #[serde(default)]
+    pub brief: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
@@ -184,6 +203,9 @@ pub struct Rule {
     /// A simpler, fuller explanation for a caller who asks the same thing again.
     #[serde(default)]
     pub detailed: Option<Spanned<LangText>>,
+    /// A shorter answer, for an upset caller (used by a tone with `brief = true`).
+    #[serde(default)]
+    pub brief: Option<Spanned<LangText>>,
     /// This rule refuses what the caller asked; its `say` must cite the rule.
     #[serde(default)]
     pub refusal: bool,

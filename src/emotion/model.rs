@@ -21,13 +21,16 @@ impl Logistic {
     }
 }
 
-/// Leave-one-speaker-out figures measured when the model was trained.
+/// Leave-one-speaker-out figures measured when the model was trained: with each clip scored
+/// against its speaker's baseline, and "cold", each clip on its own (a call's first words).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Validation {
     pub speakers: usize,
     pub clips: usize,
     pub angry_vs_neutral_auc: f32,
     pub arousal_auc: f32,
+    pub cold_angry_vs_neutral_auc: f32,
+    pub cold_arousal_auc: f32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -54,7 +57,17 @@ pub enum ModelError {
     Features { expected: Vec<String>, actual: Vec<String> },
 }
 
+/// The model trained by `callbot train emotion ../shared/data/emotion/manifest.csv`, built in.
+const BUILT_IN: &str = include_str!("../../models/emotion.json");
+
 impl EmotionModel {
+    /// The committed model, checked against the features this build extracts.
+    pub fn built_in() -> Result<Self, ModelError> {
+        let model = Self::parse(BUILT_IN, "models/emotion.json (built in)")?;
+        model.check_features(&super::acoustic::NAMES)?;
+        Ok(model)
+    }
+
     pub fn load(path: &Path) -> Result<Self, ModelError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ModelError::Read { path: path.display().to_string(), why: e.to_string() })?;
@@ -95,5 +108,27 @@ impl EmotionModel {
     pub fn score(&self, features: &[f32]) -> (f32, f32) {
         let x = self.standardise(features);
         (self.arousal.probability(&x), self.anger.probability(&x))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_built_in_model_is_trained_for_this_builds_features() {
+        let m = EmotionModel::built_in().expect("built-in model loads");
+        assert!(m.validation.clips >= 30 && m.validation.speakers >= 5, "{:?}", m.validation);
+        assert!(m.anger.weights.iter().any(|w| w.abs() > 0.1), "trained weights: {:?}", m.anger);
+    }
+
+    #[test]
+    fn a_model_for_other_features_or_a_broken_file_is_refused() {
+        let mut m = EmotionModel::built_in().expect("built-in model loads");
+        m.features.swap(0, 1);
+        assert!(matches!(m.check_features(&crate::emotion::acoustic::NAMES), Err(ModelError::Features { .. })));
+        let text = serde_json::to_string(&m).expect("json").replace("\"mean\":[", "\"mean\":[1.0,");
+        assert!(matches!(EmotionModel::parse(&text, "x.json"), Err(ModelError::Read { .. })));
+        assert!(EmotionModel::parse("{", "x.json").is_err());
     }
 }

@@ -22,16 +22,21 @@ pub fn high_arousal(label: &str) -> Option<bool> {
     }
 }
 
-/// Regularisation strength: with ~30 clips, strong shrinkage keeps weights on the features
-/// that separate classes for every speaker rather than on one speaker's quirks.
-const L2: f32 = 0.5;
+/// Regularisation strength: with a few dozen clips, strong shrinkage spreads weight over the
+/// features that separate classes for every speaker rather than one speaker's quirks (on the
+/// shared set, 8 gives the same leave-one-speaker-out AUCs as 0.5 with weights a third the size).
+const L2: f32 = 8.0;
 const STEPS: usize = 3000;
 const RATE: f32 = 0.1;
 
-/// Trains on every sample and validates by leaving each speaker out in turn.
-pub fn train(names: &[&str], samples: &[Sample], trained_on: String) -> EmotionModel {
-    let mut model = fit(names, samples, trained_on);
-    model.validation = validate(names, samples);
+/// Trains on every sample and validates by leaving each speaker out in turn. `normalised`:
+/// the samples as scored against their speaker's baseline; `cold`: the same clips scored on
+/// their own, as a call's first utterance is (no baseline yet). The model learns from both, so
+/// it works before a caller's baseline has formed and better after.
+pub fn train(names: &[&str], normalised: &[Sample], cold: &[Sample], trained_on: String) -> EmotionModel {
+    let all: Vec<Sample> = normalised.iter().chain(cold).cloned().collect();
+    let mut model = fit(names, &all, trained_on);
+    model.validation = validate(names, &all, normalised, cold);
     model
 }
 
@@ -85,31 +90,54 @@ fn logistic(data: &[(Vec<f32>, bool)], n: usize) -> Logistic {
     model
 }
 
-/// Leave-one-speaker-out: every clip is scored by a model that never heard its speaker.
-fn validate(names: &[&str], samples: &[Sample]) -> Validation {
-    let mut speakers: Vec<&str> = samples.iter().map(|s| s.speaker.as_str()).collect();
+/// Leave-one-speaker-out: each of `scored`'s (arousal, anger) from a model fitted on
+/// `training` without that speaker, in `scored` order.
+pub fn cross_validate(names: &[&str], training: &[Sample], scored: &[Sample]) -> Vec<(f32, f32)> {
+    let mut scores = vec![(f32::NAN, f32::NAN); scored.len()];
+    let mut speakers: Vec<&str> = scored.iter().map(|s| s.speaker.as_str()).collect();
     speakers.sort_unstable();
     speakers.dedup();
-    let mut scored: Vec<(&Sample, f32, f32)> = Vec::new();
     for speaker in &speakers {
-        let rest: Vec<Sample> = samples.iter().filter(|s| s.speaker != *speaker).cloned().collect();
+        let rest: Vec<Sample> = training.iter().filter(|s| s.speaker != *speaker).cloned().collect();
         let model = fit(names, &rest, String::new());
-        for s in samples.iter().filter(|s| s.speaker == *speaker) {
-            let (arousal, anger) = model.score(&s.features);
-            scored.push((s, arousal, anger));
+        for (i, s) in scored.iter().enumerate().filter(|(_, s)| s.speaker == *speaker) {
+            scores[i] = model.score(&s.features);
         }
     }
-    let angry: Vec<f32> = scored.iter().filter(|(s, ..)| s.label == "angry").map(|(.., a)| *a).collect();
-    let neutral: Vec<f32> = scored.iter().filter(|(s, ..)| s.label == "neutral").map(|(.., a)| *a).collect();
-    let high: Vec<f32> =
-        scored.iter().filter(|(s, ..)| high_arousal(&s.label) == Some(true)).map(|(_, a, _)| *a).collect();
-    let low: Vec<f32> =
-        scored.iter().filter(|(s, ..)| high_arousal(&s.label) == Some(false)).map(|(_, a, _)| *a).collect();
+    scores
+}
+
+fn validate(names: &[&str], training: &[Sample], normalised: &[Sample], cold: &[Sample]) -> Validation {
+    let aucs = |scored: &[Sample]| -> (f32, f32) {
+        let scores = cross_validate(names, training, scored);
+        let pick = |keep: &dyn Fn(&Sample) -> bool, anger: bool| -> Vec<f32> {
+            scored
+                .iter()
+                .zip(&scores)
+                .filter(|(s, _)| keep(s))
+                .map(|(_, (ar, an))| if anger { *an } else { *ar })
+                .collect()
+        };
+        (
+            auc(&pick(&|s| s.label == "angry", true), &pick(&|s| s.label == "neutral", true)),
+            auc(
+                &pick(&|s| high_arousal(&s.label) == Some(true), false),
+                &pick(&|s| high_arousal(&s.label) == Some(false), false),
+            ),
+        )
+    };
+    let mut speakers: Vec<&str> = normalised.iter().map(|s| s.speaker.as_str()).collect();
+    speakers.sort_unstable();
+    speakers.dedup();
+    let (angry_vs_neutral_auc, arousal_auc) = aucs(normalised);
+    let (cold_angry_vs_neutral_auc, cold_arousal_auc) = aucs(cold);
     Validation {
         speakers: speakers.len(),
-        clips: samples.len(),
-        angry_vs_neutral_auc: auc(&angry, &neutral),
-        arousal_auc: auc(&high, &low),
+        clips: normalised.len(),
+        angry_vs_neutral_auc,
+        arousal_auc,
+        cold_angry_vs_neutral_auc,
+        cold_arousal_auc,
     }
 }
 
@@ -164,12 +192,14 @@ mod tests {
                 });
             }
         }
-        let model = train(&["loudness", "noise"], &samples, "synthetic".into());
+        let model = train(&["loudness", "noise"], &samples, &[], "synthetic".into());
         assert_eq!(model.validation.angry_vs_neutral_auc, 1.0);
         assert_eq!(model.validation.speakers, 4);
-        assert!(model.anger.weights[0] > 1.0 && model.anger.weights[1].abs() < 0.5, "{:?}", model.anger);
+        // Shrinkage keeps the weights modest, but the loud feature carries them.
+        let w = &model.anger.weights;
+        assert!(w[0] > 0.5 && w[0] > 4.0 * w[1].abs(), "{:?}", model.anger);
         let (_, angry) = model.score(&[3.5, 0.0]);
         let (_, calm) = model.score(&[0.2, 0.0]);
-        assert!(angry > 0.8 && calm < 0.2, "{angry} {calm}");
+        assert!(angry > 0.65 && calm < 0.35, "{angry} {calm}");
     }
 }

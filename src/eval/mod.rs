@@ -2,6 +2,7 @@
 //! the `callbot eval asr` and `eval asr-load` runners.
 
 pub mod asr;
+pub mod emotion;
 pub mod intents;
 pub mod load;
 pub mod manifest;

@@ -2,10 +2,15 @@
 //! the installed models (installed by `scripts/test.sh` before the tests run).
 #![allow(dead_code)]
 
+pub mod rtp_caller;
 pub mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+/// What `en_asr/audio/jfk.wav` says.
+pub const JFK: &str =
+    "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country.";
 
 pub fn callbot() -> Command {
     Command::new(env!("CARGO_BIN_EXE_callbot"))

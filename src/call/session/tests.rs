@@ -27,6 +27,7 @@ fn final_(utterance: u64, text: &str) -> Input {
         start_ms: 0,
         end_ms: 900,
         end_reason: EndReason::Silence,
+        voice: None,
     })
 }
 
@@ -45,7 +46,7 @@ fn has(out: &[Output], pred: impl Fn(&Output) -> bool) -> bool {
 
 fn decision(out: &[Output]) -> Option<&BotTurn> {
     out.iter().find_map(|o| match o {
-        Output::Event(CallEvent::Decision { decision, .. }) => Some(decision),
+        Output::Event(CallEvent::Decision { decision, .. }) => Some(decision.as_ref()),
         _ => None,
     })
 }

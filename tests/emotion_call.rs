@@ -1,0 +1,127 @@
+//! Routing on the caller's voice in a live call: the real call driver, models and emotion
+//! model, a real recorded speaker over paced PCMU RTP (in-memory link, as in call_driver.rs).
+//! The speaker talks calmly three times, then angrily twice: the dialplan's "angry for two
+//! utterances" rule must transfer with priority 1, and the record must carry every score.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use callbot::call::driver::{CallControl, MediaLink, run_call};
+use callbot::call::pipeline::MediaFormat;
+use callbot::call::registry::CallInfo;
+use callbot::call::{CallEvent, Channel};
+use callbot::lang::Lang;
+use callbot::media::codec::Codec;
+use callbot::server::{ServerConfig, load};
+use tokio::sync::mpsc;
+
+/// The demo dialplan with only two rules: the emotion transfer, and "tell me more" for the
+/// rest (the German speech is not a shop question, and must not be routed as one).
+const RULES: &str = r#"
+[[rules]]
+id = "E1"
+text = "A caller who has sounded angry for two utterances in a row goes to a person with top priority."
+when = { emotion = "angry", emotion_streak_at_least = 2 }
+action = "transfer"
+queue = "complaints"
+priority = 1
+say.en = "I'm putting you through to a senior colleague now."
+
+[[rules]]
+id = "M1"
+text = "Anything else: the bot listens."
+action = "ask"
+say.en = "I see. Tell me more."
+"#;
+
+fn dialplan(dir: &std::path::Path) -> std::path::PathBuf {
+    let plan = dir.join("dialplan");
+    std::fs::create_dir_all(&plan).expect("mkdir");
+    let demo = std::path::Path::new(callbot::dialplan::DEMO_DIR);
+    for entry in std::fs::read_dir(demo).expect("demo dialplan") {
+        let path = entry.expect("entry").path();
+        std::fs::copy(&path, plan.join(path.file_name().expect("name"))).expect("copy");
+    }
+    std::fs::write(plan.join("rules.toml"), RULES).expect("rules");
+    plan
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caller_who_turns_angry_is_transferred_with_priority() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = ServerConfig { data_dir: dir.path().to_path_buf(), dialplan: dialplan(dir.path()), ..Default::default() };
+    let loaded = tokio::task::spawn_blocking(move || load(&cfg)).await.expect("joins").expect("server loads");
+    let services = loaded.services;
+    let mut events = services.calls.subscribe();
+
+    let (in_tx, in_rx) = mpsc::channel(64);
+    let (out_tx, mut out_rx) = mpsc::channel(64);
+    let (ctl_tx, ctl_rx) = mpsc::channel(4);
+    let format = MediaFormat { codec: Codec::Pcmu, payload_type: 0, dtmf_payload_type: None };
+    let link = MediaLink { format, inbound: in_rx, outbound: out_tx, rtcp: false };
+    let info = CallInfo {
+        id: "e1".into(),
+        channel: Channel::Sip,
+        caller: "test".into(),
+        callee: "shop".into(),
+        lang: Lang::En,
+    };
+    let call = tokio::spawn(run_call(info, Arc::clone(&services), link, ctl_rx, chrono::Local::now().date_naive(), 1));
+
+    // EmoDB speaker 03: calm three times, then angry twice, 2 s apart.
+    let clips = [
+        "emodb_03a01Nc.wav",
+        "emodb_trim_03a02Nc.wav",
+        "emodb_trim_03a04Nc.wav",
+        "emodb_03a01Wa.wav",
+        "emodb_trim_03a02Wb.wav",
+    ];
+    let mut speech = vec![0.0f32; 8000];
+    for clip in clips {
+        speech.extend(common::rtp_caller::audio_8k(&common::data(&format!("emotion/audio/{clip}"))));
+        speech.extend(vec![0.0f32; 16000]);
+    }
+    speech.extend(vec![0.0f32; 8000 * 4]);
+    let sender = common::rtp_caller::send_paced(speech, in_tx);
+
+    let mut scores = Vec::new();
+    let mut transfer = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while transfer.is_none() && tokio::time::Instant::now() < deadline {
+        tokio::select! {
+            Some(_) = out_rx.recv() => {}
+            Ok(rec) = events.recv() => match &rec.event {
+                CallEvent::Emotion(e) => scores.push(e.clone()),
+                CallEvent::TransferRequested { queue, priority, rule, .. } => {
+                    transfer = Some((queue.clone(), *priority, rule.clone()))
+                }
+                _ => {}
+            },
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    let summary: Vec<String> = scores
+        .iter()
+        .map(|e| {
+            let v = e.score.voice.map(|v| format!("arousal {:.2} anger {:.2}", v.arousal, v.anger));
+            format!("{} ms: {} ({})", e.end_ms, e.score.label.as_str(), v.unwrap_or_else(|| "no voice".into()))
+        })
+        .collect();
+    println!("emotion per utterance: {summary:#?}");
+    assert_eq!(transfer, Some(("complaints".into(), 1, Some("E1".into()))), "{summary:#?}");
+    assert_eq!(scores.len(), clips.len(), "every utterance scored: {summary:#?}");
+    assert!(scores[..3].iter().all(|e| e.score.label.as_str() != "angry"), "calm is not angry: {summary:#?}");
+    let curve: Vec<f32> = scores.iter().map(|e| e.curve.arousal).collect();
+    assert!(curve[4] > curve[2], "the curve rises with the anger: {curve:?}");
+
+    ctl_tx.send(CallControl::RemoteHangup { reason: "test over".into() }).await.expect("call still running");
+    tokio::time::timeout(Duration::from_secs(20), call).await.expect("call ends").expect("joins");
+    drop(sender);
+    let detail = services.calls.get("e1").expect("call recorded");
+    assert_eq!(detail.emotion.len(), clips.len());
+    assert_eq!(detail.emotion_curve.len(), clips.len());
+    let turn = detail.turns.iter().find(|t| t.rule.as_deref() == Some("E1")).expect("the transfer turn");
+    assert!(turn.reason.contains("sounds angry"), "{}", turn.reason);
+}
