@@ -4,18 +4,13 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use callbot::call::driver::{CallControl, MediaLink, run_call};
-use callbot::call::pipeline::MediaFormat;
-use callbot::call::registry::CallInfo;
-use callbot::call::{CallEvent, Channel, Speaker};
-use callbot::lang::Lang;
+use callbot::call::driver::CallControl;
+use callbot::call::{CallEvent, Speaker};
 use callbot::media::codec::{AudioDecoder, Codec};
 use callbot::rtp::packet::{PacketKind, RtpPacket, classify};
 use callbot::server::{ServerConfig, load};
-use tokio::sync::mpsc;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
@@ -25,19 +20,8 @@ async fn a_caller_interrupting_the_greeting_is_heard_and_the_bot_answers() {
     let services = loaded.services;
     let mut events = services.calls.subscribe();
 
-    let (in_tx, in_rx) = mpsc::channel(64);
-    let (out_tx, mut out_rx) = mpsc::channel(64);
-    let (ctl_tx, ctl_rx) = mpsc::channel(4);
-    let format = MediaFormat { codec: Codec::Pcmu, payload_type: 0, dtmf_payload_type: Some(101) };
-    let link = MediaLink { format, inbound: in_rx, outbound: out_tx, rtcp: true };
-    let info = CallInfo {
-        id: "t1".into(),
-        channel: Channel::Sip,
-        caller: "test".into(),
-        callee: "shop".into(),
-        lang: Lang::En,
-    };
-    let call = tokio::spawn(run_call(info, Arc::clone(&services), link, ctl_rx, chrono::Local::now().date_naive(), 1));
+    let common::rtp_caller::TestCall { inbound: in_tx, outbound: mut out_rx, control: ctl_tx, handle: call } =
+        common::rtp_caller::start(&services, "t1", true);
 
     // The caller: 1 s of silence while the greeting starts, then JFK, then silence.
     let mut speech = vec![0.0f32; 8000];

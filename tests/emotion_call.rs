@@ -5,17 +5,11 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use callbot::call::driver::{CallControl, MediaLink, run_call};
-use callbot::call::pipeline::MediaFormat;
-use callbot::call::registry::CallInfo;
-use callbot::call::{CallEvent, Channel};
-use callbot::lang::Lang;
-use callbot::media::codec::Codec;
+use callbot::call::CallEvent;
+use callbot::call::driver::CallControl;
 use callbot::server::{ServerConfig, load};
-use tokio::sync::mpsc;
 
 /// The demo dialplan with only two rules: the emotion transfer, and "tell me more" for the
 /// rest (the German speech is not a shop question, and must not be routed as one).
@@ -56,19 +50,8 @@ async fn a_caller_who_turns_angry_is_transferred_with_priority() {
     let services = loaded.services;
     let mut events = services.calls.subscribe();
 
-    let (in_tx, in_rx) = mpsc::channel(64);
-    let (out_tx, mut out_rx) = mpsc::channel(64);
-    let (ctl_tx, ctl_rx) = mpsc::channel(4);
-    let format = MediaFormat { codec: Codec::Pcmu, payload_type: 0, dtmf_payload_type: None };
-    let link = MediaLink { format, inbound: in_rx, outbound: out_tx, rtcp: false };
-    let info = CallInfo {
-        id: "e1".into(),
-        channel: Channel::Sip,
-        caller: "test".into(),
-        callee: "shop".into(),
-        lang: Lang::En,
-    };
-    let call = tokio::spawn(run_call(info, Arc::clone(&services), link, ctl_rx, chrono::Local::now().date_naive(), 1));
+    let common::rtp_caller::TestCall { inbound: in_tx, outbound: mut out_rx, control: ctl_tx, handle: call } =
+        common::rtp_caller::start(&services, "e1", false);
 
     // EmoDB speaker 03: calm three times, then angry twice, 2 s apart.
     let clips = [
