@@ -71,7 +71,7 @@ async fn a_caller_who_turns_angry_is_transferred_with_priority() {
 
     let mut scores = Vec::new();
     let mut transfer = None;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     while transfer.is_none() && tokio::time::Instant::now() < deadline {
         tokio::select! {
             Some(_) = out_rx.recv() => {}

@@ -26,9 +26,10 @@ pub const NAMES: [&str; 12] = [
     "shimmer_db",
 ];
 
-/// Which features depend on who is speaking and over what line (a voice's pitch, a handset's
-/// gain): those are compared with the caller's own baseline rather than taken as they are.
-pub const RELATIVE: [bool; 12] = [true, false, false, true, false, true, true, false, false, false, false, false];
+/// Which features depend on who is speaking, in what language and over what line (a voice's
+/// pitch, a tone language's pitch range, a language's syllable rate, a handset's gain and
+/// brightness): those are compared with the caller's own baseline rather than taken as they are.
+pub const RELATIVE: [bool; 12] = [true, true, false, true, false, true, true, false, false, true, false, false];
 
 /// Below this much voiced speech (10 ms frames) an utterance carries too little to score.
 const MIN_VOICED_FRAMES: usize = 15;
