@@ -15,8 +15,10 @@ use super::engine::Decoded;
 use super::pool::{AsrPool, Job, JobTiming, Priority};
 use super::stream::{AsrEvent, DecodeRequest, StreamOutput, StreamingRecognizer};
 use super::{AsrError, Language};
+use crate::emotion::acoustic::{self, Features};
 
 type Completed = (u64, Priority, u32, Result<Decoded, AsrError>, JobTiming);
+type Measured = (u64, Option<Features>);
 
 /// Called from a decoder thread each time a result for this session is ready.
 pub type Notify = Arc<dyn Fn() + Send + Sync>;
@@ -30,6 +32,10 @@ pub struct StreamSession<P: Deref<Target = AsrPool>> {
     recognizer: StreamingRecognizer,
     tx: Sender<Completed>,
     rx: Receiver<Completed>,
+    /// Voice measurements (for emotion), each made on a thread of its own.
+    voice_tx: Sender<Measured>,
+    voice_rx: Receiver<Measured>,
+    measuring: usize,
     /// Finals the pool refused; retried before anything else.
     backlog: VecDeque<DecodeRequest>,
     in_flight: usize,
@@ -43,6 +49,7 @@ pub struct StreamSession<P: Deref<Target = AsrPool>> {
 impl<P: Deref<Target = AsrPool>> StreamSession<P> {
     pub fn new(pool: P, recognizer: StreamingRecognizer) -> Self {
         let (tx, rx) = crossbeam_channel::unbounded();
+        let (voice_tx, voice_rx) = crossbeam_channel::unbounded();
         Self {
             pool,
             identifier: None,
@@ -50,6 +57,9 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
             recognizer,
             tx,
             rx,
+            voice_tx,
+            voice_rx,
+            measuring: 0,
             backlog: VecDeque::new(),
             in_flight: 0,
             cancels: HashMap::new(),
@@ -88,7 +98,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
 
     /// Events from decodes that finished since the last call.
     pub fn poll(&mut self) -> Vec<AsrEvent> {
-        let mut events = Vec::new();
+        let mut events = self.measured();
         while let Ok(done) = self.rx.try_recv() {
             events.extend(self.complete(done));
         }
@@ -113,9 +123,9 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         events
     }
 
-    /// No decode queued, running or refused: every result is in.
+    /// No decode or measurement queued, running or refused: every result is in.
     pub fn is_idle(&self) -> bool {
-        self.in_flight == 0 && self.backlog.is_empty()
+        self.in_flight == 0 && self.backlog.is_empty() && self.measuring == 0
     }
 
     /// Finals requested but not yet emitted.
@@ -127,16 +137,52 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
     pub fn wait_idle(&mut self, timeout: Duration) -> Vec<AsrEvent> {
         let mut events = Vec::new();
         let deadline = Instant::now() + timeout;
-        while self.in_flight > 0 || !self.backlog.is_empty() {
+        while !self.is_idle() {
+            events.extend(self.measured());
             self.retry_backlog();
             let left = deadline.saturating_duration_since(Instant::now());
-            match self.rx.recv_timeout(left.min(Duration::from_millis(50))) {
+            // Measurements take milliseconds: look for them again soon.
+            let wait = if self.measuring > 0 { Duration::from_millis(5) } else { Duration::from_millis(50) };
+            match self.rx.recv_timeout(left.min(wait)) {
                 Ok(done) => events.extend(self.complete(done)),
                 Err(_) if left.is_zero() => break,
                 Err(_) => {}
             }
         }
         events
+    }
+
+    /// Hands finished voice measurements to the recogniser.
+    fn measured(&mut self) -> Vec<AsrEvent> {
+        let mut events = Vec::new();
+        while let Ok((utterance, features)) = self.voice_rx.try_recv() {
+            self.measuring -= 1;
+            let out = self.recognizer.on_voice(utterance, features);
+            events.extend(self.dispatch(out));
+        }
+        events
+    }
+
+    /// Measures an utterance's voice on a thread of its own: milliseconds of work that must not
+    /// hold up the call's media (a long utterance takes tens of them).
+    fn measure(&mut self, utterance: u64, pcm: Vec<f32>) {
+        let (tx, notify) = (self.voice_tx.clone(), self.notify.clone());
+        let spawned = std::thread::Builder::new().name("voice-features".into()).spawn(move || {
+            if tx.send((utterance, acoustic::extract(&pcm))).is_ok()
+                && let Some(notify) = notify
+            {
+                notify();
+            }
+        });
+        match spawned {
+            Ok(_) => self.measuring += 1,
+            Err(e) => {
+                // No thread to spare: the utterance goes on without a voice score.
+                tracing::warn!("voice measurement not started: {e}");
+                let _ = self.voice_tx.send((utterance, None));
+                self.measuring += 1;
+            }
+        }
     }
 
     fn complete(&mut self, (utterance, priority, attempt, result, timing): Completed) -> Vec<AsrEvent> {
@@ -158,6 +204,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         for output in outputs {
             match output {
                 StreamOutput::Event(e) => events.push(e),
+                StreamOutput::Analyse { utterance, pcm } => self.measure(utterance, pcm),
                 StreamOutput::Abandon { utterance, priority, attempt } => {
                     if let Some(flag) = self.cancels.get(&(utterance, priority, attempt)) {
                         flag.store(true, Ordering::Relaxed);

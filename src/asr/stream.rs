@@ -15,7 +15,7 @@ use super::engine::{DecodeOptions, Decoded, Window};
 use super::identify::{self, LanguageCheck};
 use super::pool::Priority;
 use super::{AsrError, Language, SAMPLE_RATE, text};
-use crate::emotion::acoustic::{self, Features};
+use crate::emotion::acoustic::Features;
 use crate::media::vad::{Vad, VoiceDetector};
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -51,6 +51,10 @@ pub struct StreamConfig {
     /// When a doubtful final is tried in the other language (see `identify`); only with a
     /// multilingual model to ask (`StreamSession::with_identifier`).
     pub language_check: LanguageCheck,
+    /// Measure each utterance's voice for emotion (`StreamOutput::Analyse`, done off the
+    /// call's thread); a final waits for its measurement, which is always done long before
+    /// the decode.
+    pub analyse_voice: bool,
 }
 
 impl Default for StreamConfig {
@@ -68,6 +72,7 @@ impl Default for StreamConfig {
             end_on_complete: true,
             complete_silence_ms: 200,
             language_check: LanguageCheck::default(),
+            analyse_voice: true,
         }
     }
 }
@@ -138,6 +143,12 @@ pub enum StreamOutput {
         priority: Priority,
         attempt: u32,
     },
+    /// Measure this utterance's voice (`emotion::acoustic::extract`) and hand the result to
+    /// [`StreamingRecognizer::on_voice`]: too slow for the call's own thread on long utterances.
+    Analyse {
+        utterance: u64,
+        pcm: Vec<f32>,
+    },
 }
 
 #[derive(Debug)]
@@ -170,7 +181,8 @@ struct PendingFinal {
     end_ms: u64,
     voiced_ms: u64,
     reason: EndReason,
-    voice: Option<Features>,
+    /// The voice's features; `None` while their measurement runs.
+    voice: Option<Option<Features>>,
     result: Option<Result<Decoded, AsrError>>,
     /// The clip and its left context (ms), kept for a second decode in the other language.
     clip: Option<(Vec<f32>, u64)>,
@@ -454,7 +466,13 @@ impl StreamingRecognizer {
                 let context_ms = ms(open.audio_start - context_start);
                 let clip = self.identify.then(|| (self.audio(context_start, audio_end), context_ms));
                 // The emotion pipeline's share of the utterance: its voice, no margins.
-                let voice = acoustic::extract(&self.audio(open.audio_start, voice_end));
+                let voice = if self.cfg.analyse_voice {
+                    let pcm = self.audio(open.audio_start, voice_end);
+                    self.out.push(StreamOutput::Analyse { utterance: open.id, pcm });
+                    None
+                } else {
+                    Some(None)
+                };
                 let slot = |attempt, result| PendingFinal {
                     attempt,
                     start_ms: ms(open.voice_start),
@@ -554,9 +572,18 @@ impl StreamingRecognizer {
         }
     }
 
+    /// The measurement asked for by `StreamOutput::Analyse`.
+    pub fn on_voice(&mut self, utterance: u64, features: Option<Features>) -> Vec<StreamOutput> {
+        if let Some(slot) = self.finals.get_mut(&utterance) {
+            slot.voice = Some(features);
+            self.emit_ready_finals();
+        }
+        std::mem::take(&mut self.out)
+    }
+
     fn emit_ready_finals(&mut self) {
         while let Some((&utterance, first)) = self.finals.first_key_value() {
-            if first.result.is_none() {
+            if first.result.is_none() || first.voice.is_none() {
                 break;
             }
             let mut slot = self.finals.remove(&utterance).expect("first key");
@@ -591,7 +618,7 @@ impl StreamingRecognizer {
                             start_ms: slot.start_ms,
                             end_ms: slot.end_ms,
                             end_reason: slot.reason,
-                            voice: slot.voice,
+                            voice: slot.voice.flatten(),
                         }
                     }
                 }
@@ -708,10 +735,12 @@ mod tests {
     /// Finals decoded when the hangover ends (early finals have their own tests below).
     fn recognizer(mut cfg: StreamConfig) -> StreamingRecognizer {
         cfg.endpoint.pause_ms = 0;
+        cfg.analyse_voice = false;
         StreamingRecognizer::with_detector(cfg, Language::En, Box::new(EnergyDetector))
     }
 
-    fn early_recognizer(cfg: StreamConfig) -> StreamingRecognizer {
+    fn early_recognizer(mut cfg: StreamConfig) -> StreamingRecognizer {
+        cfg.analyse_voice = false;
         StreamingRecognizer::with_detector(cfg, Language::En, Box::new(EnergyDetector))
     }
 
