@@ -1,6 +1,8 @@
 //! F0 by YIN (de Cheveigné & Kawahara, 2002) on the signal decimated to 8 kHz: telephone speech
 //! carries nothing above 4 kHz anyway, and the difference function costs a quarter as much.
 
+use realfft::RealFftPlanner;
+
 /// Analysis rate of the pitch tracker.
 pub const RATE: u32 = 8000;
 /// 10 ms hop at 8 kHz, aligned with the 16 kHz loudness frames (160 samples).
@@ -61,11 +63,26 @@ pub fn decimate_16k(samples: &[f32]) -> Vec<f32> {
         .collect()
 }
 
-/// YIN over an 8 kHz signal, one frame per 10 ms hop.
+/// YIN over an 8 kHz signal, one frame per 10 ms hop. The difference function
+/// `d(τ) = Σ (x_j − x_{j+τ})²` is computed as `e(0) + e(τ) − 2·r(τ)`: window energies from
+/// running sums and the cross-correlation `r` by FFT, a tenth of the direct sum's work.
 pub fn track(signal: &[f32]) -> Vec<PitchFrame> {
     let tau_min = (RATE as f32 / MAX_HZ) as usize;
     let tau_max = (RATE as f32 / MIN_HZ).ceil() as usize;
     let span = WINDOW + tau_max;
+    let size = (WINDOW + span).next_power_of_two();
+    let mut planner = RealFftPlanner::<f32>::new();
+    let (forward, inverse) = (planner.plan_fft_forward(size), planner.plan_fft_inverse(size));
+    let (mut head, mut whole) = (forward.make_input_vec(), forward.make_input_vec());
+    let (mut head_spec, mut whole_spec) = (forward.make_output_vec(), forward.make_output_vec());
+    let mut correlation = inverse.make_output_vec();
+    // Running sums of squares (f64: long signals would lose the small windows' precision).
+    let mut squares = Vec::with_capacity(signal.len() + 1);
+    squares.push(0.0f64);
+    for x in signal {
+        squares.push(squares[squares.len() - 1] + f64::from(x * x));
+    }
+    let energy = |from: usize| (squares[from + WINDOW] - squares[from]) as f32;
     let mut diff = vec![0.0f32; tau_max + 1];
     let frames = signal.len() / HOP;
     (0..frames)
@@ -74,9 +91,25 @@ pub fn track(signal: &[f32]) -> Vec<PitchFrame> {
             if start + span > signal.len() {
                 return PitchFrame { period: None };
             }
-            let x = &signal[start..start + span];
+            head.fill(0.0);
+            head[..WINDOW].copy_from_slice(&signal[start..start + WINDOW]);
+            whole.fill(0.0);
+            whole[..span].copy_from_slice(&signal[start..start + span]);
+            // Buffers come from the plans, so their lengths always match.
+            forward.process(&mut head, &mut head_spec).expect("planned buffer sizes");
+            forward.process(&mut whole, &mut whole_spec).expect("planned buffer sizes");
+            for (w, h) in whole_spec.iter_mut().zip(&head_spec) {
+                *w *= h.conj();
+            }
+            // The spectrum of a real signal has real DC and Nyquist bins; the inverse insists.
+            for bin in [0, whole_spec.len() - 1] {
+                whole_spec[bin].im = 0.0;
+            }
+            inverse.process(&mut whole_spec, &mut correlation).expect("planned buffer sizes");
+            let e0 = energy(start);
             for (tau, d) in diff.iter_mut().enumerate().skip(1) {
-                *d = (0..WINDOW).map(|j| (x[j] - x[j + tau]).powi(2)).sum();
+                let r = correlation[tau] / size as f32;
+                *d = (e0 + energy(start + tau) - 2.0 * r).max(0.0);
             }
             PitchFrame { period: best_lag(&diff, tau_min, tau_max).map(|tau| tau / RATE as f32) }
         })
