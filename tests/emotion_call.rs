@@ -108,3 +108,30 @@ async fn a_caller_who_turns_angry_is_transferred_with_priority() {
     let turn = detail.turns.iter().find(|t| t.rule.as_deref() == Some("E1")).expect("the transfer turn");
     assert!(turn.reason.contains("sounds angry"), "{}", turn.reason);
 }
+
+#[test]
+fn a_broken_or_foreign_emotion_model_is_refused_at_startup() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("my-emotion.json");
+    let start = |path: &std::path::Path| {
+        let cfg = ServerConfig {
+            data_dir: dir.path().to_path_buf(),
+            emotion_model: Some(path.to_path_buf()),
+            ..Default::default()
+        };
+        match load(&cfg) {
+            Ok(_) => panic!("the server started with {}", path.display()),
+            Err(e) => format!("{e:#}"),
+        }
+    };
+    std::fs::write(&path, "{ not a model").expect("write");
+    let err = start(&path);
+    assert!(err.contains("my-emotion.json"), "{err}");
+    // Trained on other features (an older build): refused, with what to do about it.
+    let built_in = concat!(env!("CARGO_MANIFEST_DIR"), "/models/emotion.json");
+    let mut model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(built_in).expect("built-in model")).expect("json");
+    model["features"][0] = "pitch_mean_hz".into();
+    std::fs::write(&path, model.to_string()).expect("write");
+    assert!(start(&path).contains("retrain with `callbot train emotion`"), "{}", start(&path));
+}

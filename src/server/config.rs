@@ -35,6 +35,8 @@ pub struct ServerConfig {
     pub media_timeout_s: u64,
     pub asr: AsrConfig,
     pub tts: EspeakConfig,
+    /// A voice emotion model from `callbot train emotion`; default: the built-in one.
+    pub emotion_model: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -87,6 +89,7 @@ impl Default for ServerConfig {
             media_timeout_s: 30,
             asr: AsrConfig::default(),
             tts: EspeakConfig::default(),
+            emotion_model: None,
         }
     }
 }

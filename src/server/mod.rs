@@ -29,6 +29,7 @@ use crate::call::registry::Calls;
 use crate::call::routes::Routes;
 use crate::dialog::Brain;
 use crate::dialplan::Dialplan;
+use crate::emotion::EmotionModel;
 use crate::models::ModelsDir;
 use crate::orders::{HttpConfig, HttpStore, OrderStore, SqliteStore};
 use crate::store::{CallStore, Writer};
@@ -93,9 +94,15 @@ pub fn load(cfg: &ServerConfig) -> anyhow::Result<Loaded> {
 
 /// The default dialplan and one per configured number (a directory named twice is loaded once).
 fn routes(cfg: &ServerConfig) -> anyhow::Result<Routes> {
+    let emotion = match &cfg.emotion_model {
+        Some(path) => EmotionModel::load(path)?,
+        None => EmotionModel::built_in()?,
+    };
+    emotion.check_features(&crate::emotion::acoustic::NAMES)?;
+    let emotion = Arc::new(emotion);
     let load = |dir: &std::path::Path| -> anyhow::Result<Arc<Brain>> {
         let plan = Dialplan::load(dir).with_context(|| format!("dialplan {}", dir.display()))?;
-        Ok(Arc::new(Brain::new(plan)))
+        Ok(Arc::new(Brain::with_emotion(plan, Arc::clone(&emotion))))
     };
     let mut routes = Routes::new(load(&cfg.dialplan)?);
     let mut loaded: Vec<(&std::path::Path, Arc<Brain>)> = vec![(&cfg.dialplan, Arc::clone(routes.default_brain()))];
