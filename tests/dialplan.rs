@@ -93,3 +93,24 @@ fn a_bad_training_line_is_reported_with_its_line_number() {
     let err = check_fails(dir.path());
     assert!(err.contains("training.jsonl:5:") && err.contains("teleport"), "{err}");
 }
+
+#[test]
+fn tone_and_emotion_condition_mistakes_are_caught() {
+    // A tone naming an unknown intent or emotion, and a streak with no emotions to count.
+    let dir = broken("rules.toml", |t| {
+        t.replacen("when = { emotion = \"anxious\" }", "when = { emotion = \"grumpy\", intent = \"moaning\" }", 1)
+            .replacen(
+                "when = { emotion = \"angry\", emotion_streak_at_least = 2 }",
+                "when = { emotion_streak_at_least = 2 }",
+                1,
+            )
+    });
+    let err = check_fails(dir.path());
+    for want in [
+        "tone 'W2': unknown emotion 'grumpy'",
+        "tone 'W2': unknown intent 'moaning'",
+        "rule 'E1': emotion_streak_at_least needs `emotion`",
+    ] {
+        assert!(err.contains(want), "{want} in {err}");
+    }
+}

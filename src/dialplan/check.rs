@@ -158,7 +158,7 @@ pub(super) fn load(dir: &Path) -> Result<Dialplan, DialplanError> {
             }
         }
     }
-    let tones = check_tones(&mut c, &rules_src, &rules.tones, lang, &rules.rules);
+    let tones = check_tones(&mut c, &rules_src, &rules.tones, lang, &rules.rules, &intent_ids);
     let rules = check_rules(&mut c, &rules_src, &rules.rules, lang, &intent_ids, &queue_ids);
     let dtmf = dtmf_menu(&mut c, &main_src, &main.dtmf, &intent_ids);
 
@@ -333,29 +333,9 @@ fn check_rules(
         if *when == super::When::default() {
             catch_all = Some(id.clone());
         }
-        for (what, value) in when.references() {
-            let known: Vec<&str> = match what {
-                "intent" => intents.iter().copied().collect(),
-                "order_status" => OrderStatus::ALL.iter().map(|s| s.as_str()).collect(),
-                "shipment_status" => ShipmentStatus::ALL.iter().map(|s| s.as_str()).collect(),
-                "return_status" => ReturnStatus::ALL.iter().map(|s| s.as_str()).collect(),
-                "emotion" => EmotionLabel::ALL.iter().map(|s| s.as_str()).collect(),
-                _ => RefundStatus::ALL.iter().map(|s| s.as_str()).collect(),
-            };
-            if !known.contains(&value) {
-                let mut known = known;
-                known.sort_unstable();
-                problems.push(src.span(
-                    r.when.span(),
-                    format!("rule '{id}': unknown {what} '{value}' (known: {})", known.join(", ")),
-                ));
-            }
-        }
-        if when.confidence_below.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
-            problems.push(src.span(r.when.span(), format!("rule '{id}': confidence_below must be within 0..1")));
-        }
-        problems
-            .extend(emotion_problems(when).into_iter().map(|m| src.span(r.when.span(), format!("rule '{id}': {m}"))));
+        problems.extend(
+            when_problems(when, intents).into_iter().map(|m| src.span(r.when.span(), format!("rule '{id}': {m}"))),
+        );
         match (r.action, &r.queue) {
             (Action::Transfer, None) => problems.push(at("a transfer needs a queue".into())),
             (Action::Transfer, Some(q)) if !queues.contains(q.get_ref()) => problems.push(src.span(
@@ -420,9 +400,27 @@ fn check_rules(
     out
 }
 
-/// Emotion conditions that cannot mean anything.
-fn emotion_problems(when: &super::When) -> Vec<String> {
+/// What is wrong with a `when` (of a rule or a tone): names nothing defined, values out of
+/// range, emotion conditions that cannot mean anything.
+fn when_problems(when: &super::When, intents: &HashSet<&str>) -> Vec<String> {
     let mut problems = Vec::new();
+    for (what, value) in when.references() {
+        let mut known: Vec<&str> = match what {
+            "intent" => intents.iter().copied().collect(),
+            "order_status" => OrderStatus::ALL.iter().map(|s| s.as_str()).collect(),
+            "shipment_status" => ShipmentStatus::ALL.iter().map(|s| s.as_str()).collect(),
+            "return_status" => ReturnStatus::ALL.iter().map(|s| s.as_str()).collect(),
+            "emotion" => EmotionLabel::ALL.iter().map(|s| s.as_str()).collect(),
+            _ => RefundStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        };
+        if !known.contains(&value) {
+            known.sort_unstable();
+            problems.push(format!("unknown {what} '{value}' (known: {})", known.join(", ")));
+        }
+    }
+    if when.confidence_below.is_some_and(|v| !(0.0..=1.0).contains(&v)) {
+        problems.push("confidence_below must be within 0..1".to_string());
+    }
     if when.emotion_streak_at_least.is_some() && when.emotion.is_none() {
         problems.push("emotion_streak_at_least needs `emotion` (the emotions that count)".to_string());
     }
@@ -438,11 +436,17 @@ fn emotion_problems(when: &super::When) -> Vec<String> {
     problems
 }
 
-/// Tones: ids distinct from each other and from rules, known emotions, texts in the default
+/// Tones: ids distinct from each other and from rules, sound conditions, texts in the default
 /// language.
-fn check_tones(c: &mut Checker, src: &Source, raw: &[schema::Tone], lang: Lang, rules: &[schema::Rule]) -> Vec<Tone> {
+fn check_tones(
+    c: &mut Checker,
+    src: &Source,
+    raw: &[schema::Tone],
+    lang: Lang,
+    rules: &[schema::Rule],
+    intents: &HashSet<&str>,
+) -> Vec<Tone> {
     let mut seen: HashSet<String> = rules.iter().map(|r| r.id.get_ref().clone()).collect();
-    let known: Vec<&str> = EmotionLabel::ALL.iter().map(|l| l.as_str()).collect();
     raw.iter()
         .map(|t| {
             let id = t.id.get_ref().clone();
@@ -450,15 +454,7 @@ fn check_tones(c: &mut Checker, src: &Source, raw: &[schema::Tone], lang: Lang, 
                 c.diagnostics.push(src.span(t.id.span(), format!("tone '{id}': id already used by a rule or tone")));
             }
             let when = t.when.get_ref();
-            for (what, value) in when.references() {
-                if what == "emotion" && !known.contains(&value) {
-                    c.diagnostics.push(src.span(
-                        t.when.span(),
-                        format!("tone '{id}': unknown emotion '{value}' (known: {})", known.join(", ")),
-                    ));
-                }
-            }
-            for m in emotion_problems(when) {
+            for m in when_problems(when, intents) {
                 c.diagnostics.push(src.span(t.when.span(), format!("tone '{id}': {m}")));
             }
             if t.prefix.is_none() && !t.brief {
