@@ -174,14 +174,11 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                 notify();
             }
         });
-        match spawned {
-            Ok(_) => self.measuring += 1,
-            Err(e) => {
-                // No thread to spare: the utterance goes on without a voice score.
-                tracing::warn!("voice measurement not started: {e}");
-                let _ = self.voice_tx.send((utterance, None));
-                self.measuring += 1;
-            }
+        self.measuring += 1;
+        if let Err(e) = spawned {
+            // No thread to spare: the utterance goes on without a voice score.
+            tracing::warn!("voice measurement not started: {e}");
+            let _ = self.voice_tx.send((utterance, None));
         }
     }
 

@@ -9,6 +9,7 @@ use anyhow::Context;
 use clap::{Args, Subcommand};
 
 use crate::emotion::{EmotionModel, acoustic, corpus, file, train};
+use crate::media;
 
 #[derive(Args)]
 pub struct EmotionArgs {
@@ -39,24 +40,15 @@ enum TrainCommand {
     },
 }
 
-pub fn load_model(path: Option<&std::path::Path>) -> anyhow::Result<EmotionModel> {
-    let model = match path {
-        Some(p) => EmotionModel::load(p)?,
-        None => EmotionModel::built_in()?,
-    };
-    model.check_features(&acoustic::NAMES)?;
-    Ok(model)
-}
-
 pub fn run(args: EmotionArgs) -> anyhow::Result<ExitCode> {
-    let model = Arc::new(load_model(args.model.as_deref())?);
+    let model = Arc::new(EmotionModel::from_file_or_built_in(args.model.as_deref())?);
     let mut failed = false;
     for path in &args.files {
-        let scored = corpus::pcm16k(path).map(|pcm| file::analyse(Arc::clone(&model), &pcm));
+        let scored = media::load_for_asr(path).map(|pcm| file::analyse(Arc::clone(&model), &pcm));
         let name = path.display();
         match scored {
             Err(e) => {
-                eprintln!("error: {e:#}");
+                eprintln!("error: {name}: {e:#}");
                 failed = true;
             }
             Ok(f) if args.json => {

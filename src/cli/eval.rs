@@ -273,7 +273,8 @@ fn run_emotion(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let clips = crate::emotion::corpus::load(manifest)?;
-    let model = if leave_speaker_out { None } else { Some(super::emotion::load_model(model)?) };
+    let model =
+        if leave_speaker_out { None } else { Some(crate::emotion::EmotionModel::from_file_or_built_in(model)?) };
     let report = crate::eval::emotion::evaluate(&clips, model.as_ref());
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);

@@ -10,7 +10,7 @@ use super::acoustic::{self, Features};
 use super::baseline::Baseline;
 use super::train::Sample;
 use crate::eval::manifest::{self, ManifestError};
-use crate::media::{decode, resample};
+use crate::media::{self, MediaError};
 
 #[derive(Debug, Clone)]
 pub struct Clip {
@@ -30,15 +30,8 @@ pub enum CorpusError {
     Manifest(#[from] ManifestError),
     #[error("{0}: no clips")]
     Empty(PathBuf),
-    #[error("{path}: {why}")]
-    Audio { path: PathBuf, why: String },
-}
-
-/// Any mono or stereo WAV/FLAC at the pipeline's 16 kHz.
-pub fn pcm16k(path: &Path) -> Result<Vec<f32>, CorpusError> {
-    let audio = decode::decode_file(path).map_err(|e| CorpusError::Audio { path: path.into(), why: e.to_string() })?;
-    resample::resample(&audio.samples, audio.sample_rate, 16000)
-        .map_err(|e| CorpusError::Audio { path: path.into(), why: e.to_string() })
+    #[error("{path}: {source}")]
+    Audio { path: PathBuf, source: MediaError },
 }
 
 pub fn load(manifest_path: &Path) -> Result<Vec<Clip>, CorpusError> {
@@ -49,12 +42,13 @@ pub fn load(manifest_path: &Path) -> Result<Vec<Clip>, CorpusError> {
     entries
         .into_iter()
         .map(|e| {
-            let pcm = pcm16k(&e.path)?;
+            let pcm =
+                media::load_for_asr(&e.path).map_err(|source| CorpusError::Audio { path: e.path.clone(), source })?;
             let started = std::time::Instant::now();
             let features = acoustic::extract(&pcm);
             Ok(Clip {
                 features,
-                duration_s: pcm.len() as f32 / 16000.0,
+                duration_s: pcm.len() as f32 / crate::asr::SAMPLE_RATE as f32,
                 extract_s: started.elapsed().as_secs_f32(),
                 path: e.path,
                 label: e.row.label.trim().to_lowercase(),
@@ -67,38 +61,32 @@ pub fn load(manifest_path: &Path) -> Result<Vec<Clip>, CorpusError> {
 /// Model inputs for every clip with features, each scored on its own (no baseline: a call's
 /// first utterance); returns the clip index beside each sample.
 pub fn cold_samples(clips: &[Clip]) -> Vec<(usize, Sample)> {
-    clips
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let f = c.features.as_ref()?;
-            let speaker = if c.speaker.is_empty() { format!("#{i}") } else { c.speaker.clone() };
-            Some((i, Sample { features: Baseline::of_all([f]).relative(f), label: c.label.clone(), speaker }))
+    measured(clips).map(|(i, c, f)| (i, sample(i, c, Baseline::of_all([f]).relative(f)))).collect()
+}
+
+/// Model inputs for every clip with features, each relative to its speaker's baseline (clips
+/// without a speaker: their own); returns the clip index beside each sample.
+pub fn samples(clips: &[Clip]) -> Vec<(usize, Sample)> {
+    let mut by_speaker: BTreeMap<&str, Vec<&Features>> = BTreeMap::new();
+    for (_, c, f) in measured(clips).filter(|(_, c, _)| !c.speaker.is_empty()) {
+        by_speaker.entry(&c.speaker).or_default().push(f);
+    }
+    let baselines: BTreeMap<&str, Baseline> = by_speaker.into_iter().map(|(s, fs)| (s, Baseline::of_all(fs))).collect();
+    measured(clips)
+        .map(|(i, c, f)| {
+            let own = || Baseline::of_all([f]);
+            let features = baselines.get(c.speaker.as_str()).cloned().unwrap_or_else(own).relative(f);
+            (i, sample(i, c, features))
         })
         .collect()
 }
 
-/// Model inputs for every clip with features, each relative to its speaker's baseline;
-/// returns the clip index beside each sample.
-pub fn samples(clips: &[Clip]) -> Vec<(usize, Sample)> {
-    let mut by_speaker: BTreeMap<&str, Vec<&Features>> = BTreeMap::new();
-    for c in clips.iter().filter(|c| !c.speaker.is_empty()) {
-        if let Some(f) = &c.features {
-            by_speaker.entry(&c.speaker).or_default().push(f);
-        }
-    }
-    let baselines: BTreeMap<&str, Baseline> = by_speaker.into_iter().map(|(s, fs)| (s, Baseline::of_all(fs))).collect();
-    clips
-        .iter()
-        .enumerate()
-        .filter_map(|(i, c)| {
-            let f = c.features.as_ref()?;
-            let features = match baselines.get(c.speaker.as_str()) {
-                Some(b) => b.relative(f),
-                None => Baseline::of_all([f]).relative(f),
-            };
-            let speaker = if c.speaker.is_empty() { format!("#{i}") } else { c.speaker.clone() };
-            Some((i, Sample { features, label: c.label.clone(), speaker }))
-        })
-        .collect()
+fn measured(clips: &[Clip]) -> impl Iterator<Item = (usize, &Clip, &Features)> {
+    clips.iter().enumerate().filter_map(|(i, c)| Some((i, c, c.features.as_ref()?)))
+}
+
+/// A clip as a training sample; a clip without a speaker is a speaker of its own.
+fn sample(i: usize, c: &Clip, features: Vec<f32>) -> Sample {
+    let speaker = if c.speaker.is_empty() { format!("#{i}") } else { c.speaker.clone() };
+    Sample { features, label: c.label.clone(), speaker }
 }

@@ -68,6 +68,14 @@ impl EmotionModel {
         Ok(model)
     }
 
+    /// The model at `path` (checked like the built-in one), or the built-in one.
+    pub fn from_file_or_built_in(path: Option<&Path>) -> Result<Self, ModelError> {
+        let Some(path) = path else { return Self::built_in() };
+        let model = Self::load(path)?;
+        model.check_features(&super::acoustic::NAMES)?;
+        Ok(model)
+    }
+
     pub fn load(path: &Path) -> Result<Self, ModelError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ModelError::Read { path: path.display().to_string(), why: e.to_string() })?;

@@ -34,10 +34,15 @@ const RATE: f32 = 0.1;
 /// their own, as a call's first utterance is (no baseline yet). The model learns from both, so
 /// it works before a caller's baseline has formed and better after.
 pub fn train(names: &[&str], normalised: &[Sample], cold: &[Sample], trained_on: String) -> EmotionModel {
-    let all: Vec<Sample> = normalised.iter().chain(cold).cloned().collect();
+    let all = training_set(normalised, cold);
     let mut model = fit(names, &all, trained_on);
     model.validation = validate(names, &all, normalised, cold);
     model
+}
+
+/// What the model is fitted on: both conditions of every clip.
+pub fn training_set(normalised: &[Sample], cold: &[Sample]) -> Vec<Sample> {
+    normalised.iter().chain(cold).cloned().collect()
 }
 
 fn fit(names: &[&str], samples: &[Sample], trained_on: String) -> EmotionModel {

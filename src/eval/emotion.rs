@@ -70,9 +70,9 @@ pub fn evaluate(clips: &[Clip], model: Option<&EmotionModel>) -> EmotionReport {
         None => {
             // Trained as `callbot train emotion` trains: both conditions of every other speaker.
             let scored: Vec<train::Sample> = samples.iter().map(|(_, s)| s.clone()).collect();
-            let cold = crate::emotion::corpus::cold_samples(clips).into_iter().map(|(_, s)| s);
-            let training: Vec<train::Sample> = scored.iter().cloned().chain(cold).collect();
-            train::cross_validate(&acoustic::NAMES, &training, &scored)
+            let cold: Vec<train::Sample> =
+                crate::emotion::corpus::cold_samples(clips).into_iter().map(|(_, s)| s).collect();
+            train::cross_validate(&acoustic::NAMES, &train::training_set(&scored, &cold), &scored)
         }
     };
     let results: Vec<ClipResult> = samples

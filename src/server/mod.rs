@@ -94,12 +94,7 @@ pub fn load(cfg: &ServerConfig) -> anyhow::Result<Loaded> {
 
 /// The default dialplan and one per configured number (a directory named twice is loaded once).
 fn routes(cfg: &ServerConfig) -> anyhow::Result<Routes> {
-    let emotion = match &cfg.emotion_model {
-        Some(path) => EmotionModel::load(path)?,
-        None => EmotionModel::built_in()?,
-    };
-    emotion.check_features(&crate::emotion::acoustic::NAMES)?;
-    let emotion = Arc::new(emotion);
+    let emotion = Arc::new(EmotionModel::from_file_or_built_in(cfg.emotion_model.as_deref())?);
     let load = |dir: &std::path::Path| -> anyhow::Result<Arc<Brain>> {
         let plan = Dialplan::load(dir).with_context(|| format!("dialplan {}", dir.display()))?;
         Ok(Arc::new(Brain::with_emotion(plan, Arc::clone(&emotion))))
