@@ -13,7 +13,7 @@ use crossbeam_channel::{Receiver, Sender};
 
 use super::engine::Decoded;
 use super::pool::{AsrPool, Job, JobTiming, Priority};
-use super::stream::{AsrEvent, DecodeRequest, StreamOutput, StreamingRecognizer};
+use super::stream::{AsrEvent, DecodeRequest, RefusedEarly, StreamOutput, StreamingRecognizer};
 use super::{AsrError, Language};
 use crate::emotion::acoustic::{self, Features};
 
@@ -188,6 +188,8 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         tracing::debug!(
             utterance,
             ?priority,
+            attempt,
+            ok = result.is_ok(),
             queued_ms = timing.queued.as_millis() as u64,
             decode_ms = timing.decoding.as_millis() as u64,
             "decode done"
@@ -203,6 +205,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                 StreamOutput::Event(e) => events.push(e),
                 StreamOutput::Analyse { utterance, pcm } => self.measure(utterance, pcm),
                 StreamOutput::Abandon { utterance, priority, attempt } => {
+                    tracing::debug!(utterance, ?priority, attempt, "abandon");
                     if let Some(flag) = self.cancels.get(&(utterance, priority, attempt)) {
                         flag.store(true, Ordering::Relaxed);
                     }
@@ -213,17 +216,22 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                     self.backlog.push_back(req)
                 }
                 StreamOutput::Decode(req) => {
+                    tracing::debug!(utterance = req.utterance, priority = ?req.priority, attempt = req.attempt, "decode");
                     // A final or a newer early decode supersedes the one waiting.
                     if req.priority != Priority::Partial {
                         self.waiting_early = None;
                     }
-                    if let Err(req) = self.submit(req) {
+                    if let Err(mut req) = self.submit(req) {
                         match req.priority {
                             Priority::Final => self.backlog.push_back(req),
-                            Priority::Early => {
-                                self.recognizer.early_refused(req.utterance, req.attempt);
-                                self.waiting_early = Some(req);
-                            }
+                            Priority::Early => match self.recognizer.early_refused(req.utterance, req.attempt) {
+                                RefusedEarly::Wait => self.waiting_early = Some(req),
+                                RefusedEarly::NeededAsFinal => {
+                                    req.priority = Priority::Final;
+                                    self.backlog.push_back(req);
+                                }
+                                RefusedEarly::Unneeded => {}
+                            },
                             Priority::Partial => self.recognizer.partial_refused(req.utterance),
                         }
                     }

@@ -190,6 +190,17 @@ struct PendingFinal {
     second: Option<Option<Result<Decoded, AsrError>>>,
 }
 
+/// What becomes of an early decode the pool refused (see `StreamingRecognizer::early_refused`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusedEarly {
+    /// Submit it when a worker is free, unless superseded first.
+    Wait,
+    /// Its utterance has ended and its final is this decode: queue it like any final.
+    NeededAsFinal,
+    /// Nothing waits for it any more.
+    Unneeded,
+}
+
 /// `attempt` of the second decode of a doubtful final (see `identify`).
 pub const IDENTIFY_ATTEMPT: u32 = u32::MAX;
 
@@ -311,9 +322,17 @@ impl StreamingRecognizer {
         }
     }
 
-    /// An early decode the pool had no idle worker for: the final is decoded when it ends.
-    pub fn early_refused(&mut self, utterance: u64, attempt: u32) {
-        self.mark_early(utterance, attempt, true);
+    /// An early decode the pool had no idle worker for. While its utterance is open it may
+    /// wait (a final decoded when the utterance ends goes ahead of it). If the utterance ended
+    /// in the same step that asked for it, its final is this very decode, which must then run.
+    pub fn early_refused(&mut self, utterance: u64, attempt: u32) -> RefusedEarly {
+        if self.mark_early(utterance, attempt, true) {
+            RefusedEarly::Wait
+        } else if self.finals.get(&utterance).is_some_and(|f| f.attempt == attempt && f.result.is_none()) {
+            RefusedEarly::NeededAsFinal
+        } else {
+            RefusedEarly::Unneeded
+        }
     }
 
     /// An early decode the pool refused has now been taken after all.
@@ -321,12 +340,15 @@ impl StreamingRecognizer {
         self.mark_early(utterance, attempt, false);
     }
 
-    fn mark_early(&mut self, utterance: u64, attempt: u32, waiting: bool) {
+    /// Whether the open utterance's current early decode is `attempt`.
+    fn mark_early(&mut self, utterance: u64, attempt: u32, waiting: bool) -> bool {
         if let Some(early) = self.open.as_mut().filter(|o| o.id == utterance).and_then(|o| o.early.as_mut())
             && early.attempt == attempt
         {
             early.waiting = waiting;
+            return true;
         }
+        false
     }
 
     /// Number of finals requested but not yet emitted.
@@ -813,6 +835,29 @@ mod tests {
         assert!(events(rec.on_result(0, Priority::Early, 1, Ok(decoded("Hello.")))).is_empty());
         let out = rec.push(&vec![0.0; samples(700) as usize]);
         assert_eq!(attempts(&out), vec![(0, 2)]);
+    }
+
+    #[test]
+    fn an_early_decode_refused_after_its_utterance_ended_becomes_the_final() {
+        let mut rec = early_recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        rec.push(&voice(1000));
+        // The pause and the end of the stream come in one step: the final is the early decode,
+        // asked for in that same step, before the pool could refuse it.
+        let mut out = rec.push(&vec![0.0; samples(120) as usize]);
+        out.extend(rec.finish());
+        assert_eq!(attempts(&out), vec![(0, 1)]);
+        assert_eq!(rec.early_refused(0, 1), RefusedEarly::NeededAsFinal);
+        let got = events(rec.on_result(0, Priority::Final, 1, Ok(decoded("A thin stripe."))));
+        assert!(matches!(&got[..], [AsrEvent::Final { text, .. }] if text == "A thin stripe."), "{got:?}");
+
+        // Refused while the utterance is open, it may wait; once the final is decoded anew it
+        // is no longer needed.
+        let mut rec = early_recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        rec.push(&voice(1000));
+        rec.push(&vec![0.0; samples(120) as usize]);
+        assert_eq!(rec.early_refused(0, 1), RefusedEarly::Wait);
+        assert_eq!(attempts(&rec.push(&vec![0.0; samples(700) as usize])), vec![(0, 0)]);
+        assert_eq!(rec.early_refused(0, 1), RefusedEarly::Unneeded);
     }
 
     #[test]
