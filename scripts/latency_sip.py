@@ -2,9 +2,11 @@
 """Voice-to-voice latency of a SIP call, measured at the caller.
 
 A minimal SIP/RTP caller (UDP, PCMU): it dials callbot, waits for the greeting to end, then for
-each recording: streams it in real time as RTP, notes when its speech ends (last 20 ms frame
-above -40 dBFS), and times the first audible RTP packet of the bot's answer after that. Prints
-one line per utterance and p50/p95.
+each recording: streams it in real time as RTP, notes when its speech ends (send time of its last
+20 ms frame above --speech-end-dbfs, -50 by default), and times the first audible RTP packet
+(above -40 dBFS) of the bot's answer after that. Prints one line per utterance and p50/p95; the
+second column marks the end of speech at -40 dBFS instead, which is early wherever a speaker's
+last syllable is quiet (TIMIT's "...all year" runs at -41 to -50 dBFS for 0.6 s).
 
   python3 scripts/latency_sip.py --server 127.0.0.1:5060 CLIP.wav [CLIP.wav ...]
 
@@ -25,7 +27,11 @@ import time
 import wave
 
 FRAME = 160  # 20 ms at 8 kHz
-LOUD = 10 ** (-40 / 20) * 32768  # -40 dBFS in 16-bit units
+LOUD = 10 ** (-40 / 20) * 32768  # -40 dBFS in 16-bit units: the bot's answer is audible
+
+
+def level(dbfs):
+    return 10 ** (dbfs / 20) * 32768
 
 
 def load_8k(path):
@@ -108,9 +114,10 @@ class Call:
         payload = data[12:]
         return at, len(payload) > 0 and audioop.rms(audioop.ulaw2lin(payload, 2), 2) > LOUD
 
-    def stream(self, pcm, on_packet):
-        """Sends `pcm` paced at 20 ms; returns the send time of its last loud frame."""
-        start, last_loud = time.monotonic(), None
+    def stream(self, pcm, on_packet, speech_level):
+        """Sends `pcm` paced at 20 ms; returns the send times of its last frame above
+        `speech_level` and of its last frame above -40 dBFS."""
+        start, last_speech, last_loud = time.monotonic(), None, None
         for i in range(0, len(pcm) // 2, FRAME):
             frame = pcm[i * 2:(i + FRAME) * 2].ljust(FRAME * 2, b"\0")
             due = start + (i // FRAME) * 0.020
@@ -122,9 +129,12 @@ class Call:
                 if got:
                     on_packet(got)
             self.send_frame(frame)
-            if audioop.rms(frame, 2) > LOUD:
+            rms = audioop.rms(frame, 2)
+            if rms > speech_level:
+                last_speech = time.monotonic()
+            if rms > LOUD:
                 last_loud = time.monotonic()
-        return last_loud
+        return last_speech, last_loud
 
     def silence_until_quiet(self, quiet_s, limit_s):
         """Keeps sending silence until no RTP arrives for `quiet_s` (the bot finished)."""
@@ -143,17 +153,19 @@ class Call:
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     ap.add_argument("--server", default="127.0.0.1:5060")
+    ap.add_argument("--speech-end-dbfs", type=float, default=-50.0,
+                    help="the caller's speech ends with its last 20 ms frame above this level")
     ap.add_argument("clips", nargs="+")
     args = ap.parse_args()
     host, port = args.server.rsplit(":", 1)
     call = Call((host, int(port)))
     call.invite()
     call.silence_until_quiet(1.0, 30)  # the greeting
-    latencies = []
+    latencies, at_40 = [], []
     for clip in args.clips:
         pcm = load_8k(clip)
         first_loud = []
-        eos = call.stream(pcm, lambda p: None)
+        eos, eos_40 = call.stream(pcm, lambda p: None, level(args.speech_end_dbfs))
         # The answer: first loud packet after the end of speech, sending silence meanwhile.
         silence, next_send, deadline = b"\0" * FRAME * 2, time.monotonic(), time.monotonic() + 15
         while not first_loud and time.monotonic() < deadline:
@@ -164,18 +176,24 @@ def main():
                 call.send_frame(silence)
                 next_send += 0.020
         if first_loud:
-            ms = (first_loud[0] - eos) * 1000
+            ms, ms_40 = (first_loud[0] - eos) * 1000, (first_loud[0] - eos_40) * 1000
             latencies.append(ms)
-            print(f"{os.path.basename(clip):45s} {ms:7.0f} ms")
+            at_40.append(ms_40)
+            print(f"{os.path.basename(clip):45s} {ms:7.0f} ms   (speech end at -40 dBFS: {ms_40:5.0f} ms)")
         else:
             print(f"{os.path.basename(clip):45s}  no answer")
         call.silence_until_quiet(0.8, 30)
     call.bye()
     if latencies:
-        latencies.sort()
-        p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
-        print(f"voice-to-voice latency: n {len(latencies)} p50 {statistics.median(latencies):.0f} ms "
-              f"p95 {p95:.0f} ms min {latencies[0]:.0f} max {latencies[-1]:.0f}")
+        print(summary("voice-to-voice latency", latencies))
+        print(summary("  with speech end at -40 dBFS", at_40))
+
+
+def summary(title, values):
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+    return (f"{title}: n {len(values)} p50 {statistics.median(values):.0f} ms "
+            f"p95 {p95:.0f} ms min {values[0]:.0f} max {values[-1]:.0f}")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,11 @@
 
 Calls callbot through POST /api/webrtc/offer, sends silence until the greeting has ended, then
 for each recording: sends it in real time as the microphone, notes when its speech ends (the
-send time of its last 20 ms frame above -40 dBFS), and times the first audible frame of the
-bot's answer that aiortc hands over after that (so aiortc's own jitter buffer and Opus decoding
-count, as a browser's would). Prints one line per utterance and p50/p95.
+send time of its last 20 ms frame above --speech-end-dbfs, -50 by default), and times the first
+audible frame (above -40 dBFS) of the bot's answer that aiortc hands over after that (so
+aiortc's own jitter buffer and Opus decoding count, as a browser's would). Prints one line per
+utterance and p50/p95; the second column marks the end of speech at -40 dBFS instead, which is
+early wherever a speaker's last syllable is quiet.
 
   python3 scripts/latency_webrtc.py --url http://127.0.0.1:8080 CLIP.wav [CLIP.wav ...]
 
@@ -35,7 +37,7 @@ from aiortc.mediastreams import MediaStreamError  # noqa: E402
 
 RATE = 48000
 FRAME = RATE // 50  # 20 ms
-LOUD = 10 ** (-40 / 20)  # -40 dBFS, on float samples
+LOUD = 10 ** (-40 / 20)  # -40 dBFS, on float samples: the bot's answer is audible
 OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
@@ -53,15 +55,18 @@ class Microphone(MediaStreamTrack):
 
     kind = "audio"
 
-    def __init__(self):
+    def __init__(self, speech_dbfs):
         super().__init__()
         self.queue = np.zeros(0, dtype=np.float32)
         self.pts = 0
         self.start = None
+        self.speech_level = 10 ** (speech_dbfs / 20)
+        self.last_speech = None
         self.last_loud = None
 
     def play(self, pcm):
         self.queue = pcm
+        self.last_speech = None
         self.last_loud = None
 
     def playing(self):
@@ -74,7 +79,10 @@ class Microphone(MediaStreamTrack):
         await asyncio.sleep(max(0.0, due - time.monotonic()))
         chunk, self.queue = self.queue[:FRAME], self.queue[FRAME:]
         chunk = np.pad(chunk, (0, FRAME - len(chunk)))
-        if np.sqrt(np.mean(chunk * chunk)) > LOUD:
+        rms = np.sqrt(np.mean(chunk * chunk))
+        if rms > self.speech_level:
+            self.last_speech = time.monotonic()
+        if rms > LOUD:
             self.last_loud = time.monotonic()
         frame = av.AudioFrame.from_ndarray((chunk * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono")
         frame.sample_rate, frame.pts, frame.time_base = RATE, self.pts, fractions.Fraction(1, RATE)
@@ -121,9 +129,11 @@ async def wait_for(cond, limit):
 async def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--url", default="http://127.0.0.1:8080")
+    ap.add_argument("--speech-end-dbfs", type=float, default=-50.0,
+                    help="the caller's speech ends with its last 20 ms frame above this level")
     ap.add_argument("clips", nargs="+")
     args = ap.parse_args()
-    mic, ear = Microphone(), Ear()
+    mic, ear = Microphone(args.speech_end_dbfs), Ear()
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
     pc.addTrack(mic)
     pc.on("track", lambda track: asyncio.ensure_future(ear.listen(track)))
@@ -134,26 +144,33 @@ async def main():
     # The greeting: heard, then 1 s of quiet.
     await wait_for(lambda: ear.loud, 30)
     await wait_for(lambda: ear.quiet_for(1.0), 30)
-    latencies = []
+    latencies, at_40 = [], []
     for clip in args.clips:
         mic.play(load_48k(clip))
         await wait_for(lambda: not mic.playing(), 60)
-        eos = mic.last_loud
+        eos, eos_40 = mic.last_speech, mic.last_loud
         answered = await wait_for(lambda: ear.loud and eos and ear.loud[-1] > eos, 15)
         name = os.path.basename(clip)
         if answered and eos:
-            ms = (min(t for t in ear.loud if t > eos) - eos) * 1000
+            first = min(t for t in ear.loud if t > eos)
+            ms, ms_40 = (first - eos) * 1000, (first - eos_40) * 1000
             latencies.append(ms)
-            print(f"{name:45s} {ms:7.0f} ms", flush=True)
+            at_40.append(ms_40)
+            print(f"{name:45s} {ms:7.0f} ms   (speech end at -40 dBFS: {ms_40:5.0f} ms)", flush=True)
         else:
             print(f"{name:45s}  no answer", flush=True)
         await wait_for(lambda: ear.quiet_for(0.8), 30)
     await pc.close()
     if latencies:
-        latencies.sort()
-        p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
-        print(f"voice-to-voice latency: n {len(latencies)} p50 {statistics.median(latencies):.0f} ms "
-              f"p95 {p95:.0f} ms min {latencies[0]:.0f} max {latencies[-1]:.0f} call {answer['call_id']}")
+        print(summary("voice-to-voice latency", latencies) + f" call {answer['call_id']}")
+        print(summary("  with speech end at -40 dBFS", at_40))
+
+
+def summary(title, values):
+    values = sorted(values)
+    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
+    return (f"{title}: n {len(values)} p50 {statistics.median(values):.0f} ms "
+            f"p95 {p95:.0f} ms min {values[0]:.0f} max {values[-1]:.0f}")
 
 
 if __name__ == "__main__":

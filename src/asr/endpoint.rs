@@ -46,7 +46,7 @@ impl Default for EndpointConfig {
             pre_roll_ms: 320,
             min_speech_ms: 160,
             max_utterance_ms: 20_000,
-            pause_ms: 96,
+            pause_ms: 48,
         }
     }
 }
@@ -236,7 +236,7 @@ mod tests {
         assert_eq!(events.len(), 3, "{events:?}");
         assert_eq!(events[0].1, Boundary::Started { audio_start: 50 - chunks(320), voice_start: 50 });
         assert_eq!(events[0].0, 53, "opens after 4 voiced chunks");
-        assert_eq!(events[1], (149 + chunks(96), Boundary::Paused { voice_end: 150 }), "may be over");
+        assert_eq!(events[1], (149 + chunks(48), Boundary::Paused { voice_end: 150 }), "may be over");
         assert_eq!(events[2].0, 149 + hang, "closes after the hangover");
         assert!(matches!(
             events[2].1,

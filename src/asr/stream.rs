@@ -780,7 +780,7 @@ mod tests {
         let mut rec = early_recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
         let mut out = rec.push(&voice(1000));
         out.extend(rec.push(&vec![0.0; samples(300) as usize]));
-        assert_eq!(attempts(&out), vec![(0, 1)], "decoded after 96 ms of silence");
+        assert_eq!(attempts(&out), vec![(0, 1)], "decoded after 48 ms of silence");
         let got = events(rec.on_result(0, Priority::Early, 1, Ok(decoded("Where is my order?"))));
         assert!(
             matches!(&got[..], [AsrEvent::Final { text, end_reason: EndReason::Complete, .. }] if text == "Where is my order?"),
