@@ -18,13 +18,14 @@ import os
 import random
 import select
 import socket
-import statistics
 import struct
 import subprocess
 import sys
 import tempfile
 import time
 import wave
+
+from latency_report import summary
 
 FRAME = 160  # 20 ms at 8 kHz
 LOUD = 10 ** (-40 / 20) * 32768  # -40 dBFS in 16-bit units: the bot's answer is audible
@@ -187,13 +188,6 @@ def main():
     if latencies:
         print(summary("voice-to-voice latency", latencies))
         print(summary("  with speech end at -40 dBFS", at_40))
-
-
-def summary(title, values):
-    values = sorted(values)
-    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-    return (f"{title}: n {len(values)} p50 {statistics.median(values):.0f} ms "
-            f"p95 {p95:.0f} ms min {values[0]:.0f} max {values[-1]:.0f}")
 
 
 if __name__ == "__main__":

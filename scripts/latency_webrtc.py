@@ -18,7 +18,6 @@ import asyncio
 import fractions
 import json
 import os
-import statistics
 import subprocess
 import tempfile
 import time
@@ -34,6 +33,7 @@ import av  # noqa: E402
 import numpy as np  # noqa: E402
 from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
+from latency_report import summary  # noqa: E402
 
 RATE = 48000
 FRAME = RATE // 50  # 20 ms
@@ -164,13 +164,6 @@ async def main():
     if latencies:
         print(summary("voice-to-voice latency", latencies) + f" call {answer['call_id']}")
         print(summary("  with speech end at -40 dBFS", at_40))
-
-
-def summary(title, values):
-    values = sorted(values)
-    p95 = values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
-    return (f"{title}: n {len(values)} p50 {statistics.median(values):.0f} ms "
-            f"p95 {p95:.0f} ms min {values[0]:.0f} max {values[-1]:.0f}")
 
 
 if __name__ == "__main__":
