@@ -294,3 +294,77 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::asr::Transcript;
+    use crate::asr::endpoint::CHUNK;
+    use crate::asr::engine::{DecodeOptions, Window};
+    use crate::asr::pool::PoolConfig;
+    use crate::asr::stream::StreamConfig;
+    use crate::media::vad::VoiceDetector;
+
+    /// Loud chunks are voice.
+    struct Loudness;
+    impl VoiceDetector for Loudness {
+        fn score(&mut self, chunk: &[f32; CHUNK]) -> f32 {
+            if chunk.iter().map(|s| s.abs()).sum::<f32>() / CHUNK as f32 > 0.05 { 1.0 } else { 0.0 }
+        }
+    }
+
+    /// Decodes "words"; a clip of exactly one sample (the other call's job) waits for `release`.
+    struct Words {
+        release: Receiver<()>,
+    }
+    impl crate::asr::Transcriber for Words {
+        fn decode(&mut self, pcm: &[f32], _: &DecodeOptions) -> Result<Decoded, AsrError> {
+            if pcm.len() == 1 {
+                let _ = self.release.recv_timeout(Duration::from_secs(10));
+            }
+            Ok(Decoded {
+                transcript: Transcript { text: "words".into(), language: "en".into(), segments: vec![] },
+                no_speech_prob: 0.0,
+                context_prefix: String::new(),
+                avg_logprob: -0.1,
+                zh_share: None,
+            })
+        }
+    }
+
+    #[test]
+    fn an_utterance_whose_early_decode_the_busy_pool_refused_as_it_ended_still_gets_its_final() {
+        let (release_tx, release) = crossbeam_channel::unbounded();
+        let config = PoolConfig { workers: 1, threads_per_job: 1, solo_threads: 1, max_queued_finals: 8 };
+        let pool = Arc::new(AsrPool::with_decoders(vec![Box::new(Words { release })], config).unwrap());
+        // Another call's decode holds the only worker, so an early decode is refused.
+        let other = Job {
+            pcm: vec![0.0],
+            options: DecodeOptions::new(Language::En, Window::Utterance),
+            priority: Priority::Final,
+            reply: Box::new(|_, _| {}),
+        };
+        pool.submit(other).unwrap();
+        let cfg = StreamConfig { partial_interval_ms: 0, analyse_voice: false, ..StreamConfig::default() };
+        let recognizer = StreamingRecognizer::with_detector(cfg, Language::En, Box::new(Loudness));
+        let mut session = StreamSession::new(Arc::clone(&pool), recognizer);
+        session.push(&vec![0.3; CHUNK * 64]);
+        // Two silent chunks and a bit: the stream's end completes the third, so the pause
+        // (48 ms) and the end of the utterance come in the same step.
+        session.push(&vec![0.0; CHUNK * 2 + 100]);
+        // The other call's decode ends once this call's final is queued behind it.
+        let watcher = {
+            let pool = Arc::clone(&pool);
+            std::thread::spawn(move || {
+                let deadline = Instant::now() + Duration::from_secs(5);
+                while pool.stats().queued_finals == 0 && Instant::now() < deadline {
+                    std::thread::yield_now();
+                }
+                let _ = release_tx.send(());
+            })
+        };
+        let events = session.finish(Duration::from_secs(10));
+        watcher.join().unwrap();
+        assert!(events.iter().any(|e| matches!(e, AsrEvent::Final { text, .. } if text == "words")), "{events:?}");
+    }
+}
