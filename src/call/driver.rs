@@ -271,6 +271,13 @@ impl Driver {
                 let out = self.session.handle(now, Input::Dtmf(digit));
                 self.apply(out);
             }
+            Ok(Received::Audio) => {
+                let heard = self.pipeline.take_heard();
+                if !heard.is_empty() {
+                    let events = self.asr.push(&heard);
+                    self.asr_events(events);
+                }
+            }
             Ok(_) => {}
             Err(e) => tracing::debug!(call = %self.info.id, "bad RTP/RTCP packet: {e}"),
         }

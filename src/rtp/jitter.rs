@@ -22,6 +22,13 @@
 //!   if the next packet follows it, the stream restarted: the buffer is flushed and primes again.
 //!   A timestamp that jumps by over a second against the arrival clock restarts the jitter estimate.
 //!
+//! - Early delivery: a listener that is not a loudspeaker (the recogniser) needs each frame as soon
+//!   as it can be had, not at an even pace. [`JitterBuffer::take_ready`] hands out, while playing,
+//!   the frames that are here in unbroken sequence from the play position; their turns still come
+//!   at `pop`, which answers `Delivered` for them. A missing frame is waited for and concealed at
+//!   its turn exactly as without early delivery, so the same audio comes out in the same order,
+//!   only sooner (frames `pop` drops to shrink the delay were already given: nothing is dropped).
+//!
 //! Sequence numbers and timestamps are unwrapped to 64 bits, so wrap-around is ordinary arithmetic.
 //! Assumes one frame of `frame_ms` per packet, as G.711 telephony sends.
 
@@ -66,6 +73,8 @@ pub enum Frame {
     Audio(Vec<u8>),
     Lost,
     Nothing,
+    /// This frame's turn, but [`JitterBuffer::take_ready`] already handed it out.
+    Delivered,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -124,6 +133,8 @@ pub struct JitterBuffer {
     /// Newest (highest) unwrapped sequence number and its unwrapped timestamp: the reference
     /// for unwrapping the next packet.
     highest: Option<(i64, i64)>,
+    /// Frames before this unwrapped sequence number went out early through `take_ready`.
+    delivered_to: Option<i64>,
     /// Bit i set: sequence number `next_seq - 1 - i` was received (played or dropped).
     played: u128,
     /// Previous packet's transit time (arrival minus media time), for the jitter estimate.
@@ -154,6 +165,7 @@ impl JitterBuffer {
             state: State::Priming { since_ms: None },
             packets: BTreeMap::new(),
             next_seq: None,
+            delivered_to: None,
             highest: None,
             played: 0,
             last_transit_ms: None,
@@ -178,6 +190,7 @@ impl JitterBuffer {
         self.packets.clear();
         self.state = State::Priming { since_ms: None };
         self.next_seq = None;
+        self.delivered_to = None;
         self.highest = None;
         self.played = 0;
         self.last_transit_ms = None;
@@ -260,6 +273,22 @@ impl JitterBuffer {
         self.pop_next()
     }
 
+    /// The frames that can be used now, ahead of their turn (see "Early delivery" above): those
+    /// here in unbroken sequence from the play position, not yet handed out. Nothing while priming.
+    pub fn take_ready(&mut self) -> Vec<Vec<u8>> {
+        let (State::Playing, Some(next)) = (self.state, self.next_seq) else {
+            return Vec::new();
+        };
+        let mut seq = self.delivered_to.map_or(next, |d| d.max(next));
+        let mut ready = Vec::new();
+        while let Some(payload) = self.packets.get(&seq) {
+            ready.push(payload.clone());
+            seq += 1;
+        }
+        self.delivered_to = Some(seq);
+        ready
+    }
+
     /// The payload of the frame the next `pop` will play, if it is here: after a `Lost`, the
     /// packet that may carry a copy of the lost one (Opus in-band FEC).
     pub fn next_payload(&self) -> Option<&[u8]> {
@@ -274,7 +303,7 @@ impl JitterBuffer {
         match self.packets.remove(&next) {
             Some(payload) => {
                 self.advance(1, true);
-                Frame::Audio(payload)
+                if self.delivered_to.is_some_and(|d| next < d) { Frame::Delivered } else { Frame::Audio(payload) }
             }
             None => {
                 self.stats.lost += 1;
@@ -287,6 +316,7 @@ impl JitterBuffer {
     fn start_stream(&mut self, sequence: u16, timestamp: u32) {
         self.highest = Some((i64::from(sequence), i64::from(timestamp)));
         self.next_seq = None;
+        self.delivered_to = None;
         self.played = 0;
         self.last_transit_ms = None;
         self.state = State::Priming { since_ms: None };
@@ -449,6 +479,8 @@ mod tests {
         A(u16),
         L,
         N,
+        /// Its turn, handed out earlier by `take_ready`.
+        D,
     }
 
     /// A packet as the network delivers it.
@@ -485,6 +517,7 @@ mod tests {
                 Frame::Audio(payload) => Out::A(u16::from_be_bytes([payload[0], payload[1]])),
                 Frame::Lost => Out::L,
                 Frame::Nothing => Out::N,
+                Frame::Delivered => Out::D,
             });
             now += 20;
         }
@@ -524,6 +557,51 @@ mod tests {
         let stats = jb.stats();
         assert_eq!((stats.received, stats.lost, stats.late, stats.duplicate, stats.reordered), (50, 0, 0, 0, 0));
         assert_eq!((stats.jitter_ms, stats.target_ms, stats.depth_ms), (0.0, 40, 0));
+    }
+
+    /// As `run`, but taking every frame as soon as `take_ready` gives it (at each arrival and
+    /// after each pop), as the recogniser does. Returns what came out, in order, with the time.
+    fn run_eager(jb: &mut JitterBuffer, arrivals: &[Arrival], until_ms: u64) -> Vec<(u64, Out)> {
+        let mut arrivals = arrivals.to_vec();
+        arrivals.sort_by_key(|a| a.at_ms);
+        let mut pending = arrivals.into_iter().peekable();
+        let mut out = vec![];
+        let seq = |p: Vec<u8>| Out::A(u16::from_be_bytes([p[0], p[1]]));
+        let mut now = 10;
+        while now < until_ms {
+            while let Some(a) = pending.next_if(|a| a.at_ms <= now) {
+                jb.push(a.seq, a.ts, &a.seq.to_be_bytes(), a.at_ms);
+                out.extend(jb.take_ready().into_iter().map(|p| (a.at_ms, seq(p))));
+            }
+            match jb.pop(now) {
+                Frame::Audio(p) => out.push((now, seq(p))),
+                Frame::Lost => out.push((now, Out::L)),
+                Frame::Nothing | Frame::Delivered => {}
+            }
+            out.extend(jb.take_ready().into_iter().map(|p| (now, seq(p))));
+            now += 20;
+        }
+        out
+    }
+
+    #[test]
+    fn early_delivery_gives_the_same_frames_in_the_same_order_sooner() {
+        // Jitter of 0-17 ms, every fifth packet overtaken by its successor, two lost.
+        let delay = |i: u16| match i {
+            13 | 31 => None,
+            i if i % 5 == 0 => Some(24),
+            i => Some(u64::from(i * 7 % 18)),
+        };
+        let arrivals = stream(300, 0, 60, delay);
+        let paced = run(&mut buffer(), &arrivals, 1700);
+        let eager = run_eager(&mut buffer(), &arrivals, 1700);
+        let frames = |out: &[Out]| out.iter().copied().filter(|o| *o != Out::N).collect::<Vec<_>>();
+        let eager_frames: Vec<Out> = eager.iter().map(|(_, o)| *o).collect();
+        assert_eq!(eager_frames, frames(&paced));
+        assert!(eager_frames.contains(&Out::L), "the losses are still concealed in place");
+        // Once playing, a frame that arrives in sequence goes out the moment it arrives.
+        let on_arrival = eager.iter().filter(|(at, o)| matches!(o, Out::A(s) if arrivals.iter().any(|a| a.seq == *s && a.at_ms == *at)));
+        assert!(on_arrival.count() > 40, "{eager:?}");
     }
 
     #[test]

@@ -143,7 +143,7 @@ mod tests {
                     out.extend(samples);
                 }
                 Frame::Lost => out.extend(plc.conceal()),
-                Frame::Nothing => {}
+                Frame::Nothing | Frame::Delivered => {}
             }
         }
         let stats = jb.stats();

@@ -1,9 +1,13 @@
 //! One call's media pipeline, the same for every transport (sans-IO).
 //!
 //! In: RTP packets of the caller (any order, some lost, some telephone-events) with their arrival
-//! time. Every 20 ms [`MediaPipeline::tick`] hands out 20 ms of the caller's audio at 16 kHz
-//! for the recogniser (jitter buffer → decode or conceal → resample), and the next RTP packet
-//! of the bot's speech, if it is speaking (playout → encode → packetize).
+//! time. The caller's audio for the recogniser (jitter buffer → decode or conceal → resample to
+//! 16 kHz) is handed out as soon as it can be: a packet that arrives in sequence is decoded at
+//! once ([`MediaPipeline::take_heard`]), not at its turn in the jitter buffer's even pace, since
+//! the recogniser is no loudspeaker and every millisecond here delays the bot's answer. Missing
+//! frames are still waited for and concealed at their turn. Every 20 ms [`MediaPipeline::tick`]
+//! does that concealment, hands out what is pending, and gives the next RTP packet of the bot's
+//! speech, if it is speaking (playout → encode → packetize).
 //! The caller's audio keeps flowing as silence when their packets pause (silence suppression),
 //! so that endpointing still sees the end of an utterance.
 //!
@@ -64,7 +68,8 @@ pub enum Received {
 
 #[derive(Debug, Default)]
 pub struct Tick {
-    /// 20 ms of the caller at 16 kHz (fewer samples at the very start: resampler delay).
+    /// The caller at 16 kHz not yet handed out: what this tick concealed or filled with silence,
+    /// and what came in behind it (fewer samples at the very start: resampler delay).
     pub pcm16k: Vec<f32>,
     /// The bot's next packet, if it is speaking.
     pub rtp: Option<Vec<u8>>,
@@ -106,6 +111,8 @@ pub struct MediaPipeline {
     last_packet_ms: Option<u64>,
     stats: MediaStats,
     decoded: Vec<f32>,
+    /// The caller at 16 kHz, decoded but not yet handed to the recogniser.
+    heard: Vec<f32>,
 }
 
 impl MediaPipeline {
@@ -133,6 +140,7 @@ impl MediaPipeline {
             last_packet_ms: None,
             stats: MediaStats::default(),
             decoded: Vec::new(),
+            heard: Vec::new(),
         })
     }
 
@@ -220,7 +228,25 @@ impl MediaPipeline {
         }
         self.stats.packets_in += 1;
         self.jitter.push(h.sequence, h.timestamp, packet.payload, now_ms);
+        self.decode_ready();
         Ok(Received::Audio)
+    }
+
+    /// The caller's audio decoded since the last call (or tick), at 16 kHz, for the recogniser.
+    pub fn take_heard(&mut self) -> Vec<f32> {
+        std::mem::take(&mut self.heard)
+    }
+
+    /// Decodes the frames the jitter buffer can give ahead of their turn.
+    fn decode_ready(&mut self) {
+        for payload in self.jitter.take_ready() {
+            self.decoded.clear();
+            if self.decoder.decode(&payload, &mut self.decoded).is_err() {
+                self.stats.packets_bad += 1;
+                self.decoder.conceal(&mut self.decoded);
+            }
+            self.to_asr.push(&self.decoded, &mut self.heard);
+        }
     }
 
     /// One 20 ms step: the caller's audio for the recogniser, the bot's next packet.
@@ -243,8 +269,12 @@ impl MediaPipeline {
                 }
             }
             Frame::Nothing => self.decoded.resize(frame, 0.0),
+            Frame::Delivered => {} // decoded when it came
         }
-        self.to_asr.push(&self.decoded, &mut tick.pcm16k);
+        self.to_asr.push(&self.decoded, &mut self.heard);
+        // Frames held back behind one concealed just now can go too.
+        self.decode_ready();
+        tick.pcm16k = self.take_heard();
 
         match self.playout.next_frame(frame, &mut tick.playback) {
             Some(pcm) => {
