@@ -37,16 +37,19 @@ pub fn normalize_en(text: &str) -> String {
 
 /// Plain digit strings are compared digit by digit, so a number counts the same however it was
 /// grouped: a spoken account number "one zero zero one nine" may be written "10019", "100 19"
-/// or "1 0 0 1 9". Tokens with other characters ("$5", "21st", "2.5") stay whole.
+/// or "1 0 0 1 9". A dollar sign before them is a word of its own, so "$17 billion" against
+/// "17 billion" is one word missing, not a whole number wrong (a digit run weighs one word a
+/// digit). Tokens with other characters ("21st", "2.5", "$2.50") stay whole.
 fn split_digit_runs(text: &str) -> String {
+    let digits = |w: &str| !w.is_empty() && w.bytes().all(|b| b.is_ascii_digit());
     let words: Vec<String> = text
         .split(' ')
-        .flat_map(|w| {
-            if w.len() > 1 && w.bytes().all(|b| b.is_ascii_digit()) {
-                w.chars().map(String::from).collect()
-            } else {
-                vec![w.to_string()]
+        .flat_map(|w| match w.strip_prefix('$') {
+            Some(amount) if digits(amount) => {
+                std::iter::once("$".to_string()).chain(amount.chars().map(String::from)).collect()
             }
+            _ if w.len() > 1 && digits(w) => w.chars().map(String::from).collect(),
+            _ => vec![w.to_string()],
         })
         .collect();
     // "nine oh two": a spoken "oh" among digits is a zero.
@@ -512,7 +515,9 @@ mod scoring_tests {
     fn digit_strings_score_digit_by_digit() {
         let spoken = normalize("one zero zero zero one nine oh two", "en");
         assert_eq!(spoken, normalize("1,0001. 902.", "en"));
-        assert_eq!(normalize("twenty five dollars in 2021", "en"), "$25 in 2 0 2 1");
+        assert_eq!(normalize("twenty five dollars in 2021", "en"), "$ 2 5 in 2 0 2 1");
+        assert_eq!(normalize("$17 billion", "en"), format!("$ {}", normalize("17 billion", "en")));
+        assert_eq!(normalize("$2.50", "en"), "$2.50");
         assert_eq!(normalize("oh well", "en"), "oh well");
     }
 }
