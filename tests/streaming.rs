@@ -44,6 +44,30 @@ fn one_final_per_utterance_in_order_with_sane_timestamps() {
 }
 
 #[test]
+fn utterances_split_at_a_short_pause_are_decoded_again_together_for_the_transcript() {
+    // Two sentences 1.5 s apart: two turns (the hangover is 560 ms), one run of speech for a
+    // revision that accepts pauses up to 3 s.
+    let mut pcm = vec![0.0f32; 8_000];
+    for file in ["en_asr/audio/speechbrain_spk1_snt1.wav", "en_asr/audio/speechbrain_spk1_snt3.wav"] {
+        pcm.extend(load_for_asr(std::path::Path::new(&data(file))).expect("decode clip"));
+        pcm.extend(vec![0.0f32; 24_000]);
+    }
+    let model = load_model(&ModelsDir::from_env(), Some("tiny.en"), Language::En).expect("tiny.en installed");
+    let pool = pool_for(model).unwrap();
+    let cfg = StreamConfig { revise_gap_ms: 3000, ..StreamConfig::default() };
+    let out = transcribe_streaming(&pool, &pcm, Language::En, &cfg, false).unwrap();
+    assert_eq!(out.utterances.len(), 2, "{:#?}", out.utterances);
+    let revised = out.utterances[0].revised.as_deref().expect("the first utterance carries the run's text");
+    assert_eq!(out.utterances[1].revised.as_deref(), Some(""), "the second one's words are in it");
+    let heard = words(revised);
+    assert!(heard.contains("child almost hurt the small dog") && heard.contains("the air is pure"), "{revised:?}");
+    assert_eq!(out.text, revised);
+    let segments = out.segments();
+    assert_eq!(segments.len(), 1);
+    assert_eq!((segments[0].start_ms, segments[0].end_ms), (out.utterances[0].start_ms, out.utterances[1].end_ms));
+}
+
+#[test]
 fn long_speech_is_cut_into_several_finals_without_losing_words() {
     // The 60 s conference call: far beyond whisper's 30 s window and the 20 s utterance cap.
     let manifest = std::fs::read_to_string(data("en_asr/manifest.csv")).unwrap();

@@ -17,6 +17,7 @@ pub mod engine;
 pub mod identify;
 pub mod offline;
 pub mod pool;
+mod revise;
 pub mod session;
 pub mod stream;
 pub mod text;

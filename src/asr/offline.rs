@@ -37,12 +37,17 @@ pub fn transcribe_file(decoder: &mut Decoder, pcm: &[f32], opts: &DecodeOptions)
 /// One utterance as the streaming engine reported it.
 #[derive(Debug, Clone, Serialize)]
 pub struct StreamedUtterance {
+    pub utterance: u64,
     pub start_ms: u64,
     pub end_ms: u64,
     pub text: String,
     /// Wall time from the moment the end of speech was fed to the moment its final arrived
     /// (meaningful when paced in real time).
     pub eos_to_final_ms: u64,
+    /// The text once decoded again with the utterances around it (`AsrEvent::Revised`); empty
+    /// where an earlier utterance's revision took in this one's words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revised: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -123,16 +128,24 @@ pub fn transcribe_streaming_with(
     };
     for (event, at) in events {
         match event {
-            AsrEvent::Final { text, language, start_ms, end_ms, .. } => {
+            AsrEvent::Final { utterance, text, language, start_ms, end_ms, .. } => {
                 let frame_index = (end_ms / 20) as usize;
                 let eos = fed_at.get(frame_index).or(fed_at.last()).copied().unwrap_or(started);
                 out.language = language;
                 out.utterances.push(StreamedUtterance {
+                    utterance,
                     start_ms,
                     end_ms,
                     text,
                     eos_to_final_ms: at.saturating_duration_since(eos).as_millis() as u64,
+                    revised: None,
                 });
+            }
+            AsrEvent::Revised { first, last, text, .. } => {
+                let mut text = Some(text);
+                for u in out.utterances.iter_mut().filter(|u| (first..=last).contains(&u.utterance)) {
+                    u.revised = Some(text.take().unwrap_or_default());
+                }
             }
             AsrEvent::Partial { .. } => out.partials += 1,
             AsrEvent::FallingBehind { .. } => out.falling_behind += 1,
@@ -141,15 +154,29 @@ pub fn transcribe_streaming_with(
         }
     }
     let joiner = if out.language == "zh" { "" } else { " " };
-    out.text = out.utterances.iter().map(|u| u.text.as_str()).collect::<Vec<_>>().join(joiner);
+    out.text = out.transcript().join(joiner);
     Ok(out)
 }
 
 impl StreamedTranscript {
+    /// The text of each utterance, revisions applied.
+    pub fn transcript(&self) -> Vec<&str> {
+        self.utterances.iter().map(|u| u.revised.as_deref().unwrap_or(&u.text)).filter(|t| !t.is_empty()).collect()
+    }
+
+    /// One segment per utterance, or per run of utterances decoded again together.
     pub fn segments(&self) -> Vec<Segment> {
-        self.utterances
-            .iter()
-            .map(|u| Segment { start_ms: u.start_ms, end_ms: u.end_ms, text: u.text.clone() })
-            .collect()
+        let mut segments: Vec<Segment> = Vec::new();
+        for u in &self.utterances {
+            match (u.revised.as_deref(), segments.last_mut()) {
+                (Some(""), Some(run)) => run.end_ms = u.end_ms,
+                (revised, _) => segments.push(Segment {
+                    start_ms: u.start_ms,
+                    end_ms: u.end_ms,
+                    text: revised.unwrap_or(&u.text).to_string(),
+                }),
+            }
+        }
+        segments
     }
 }

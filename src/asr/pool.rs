@@ -25,6 +25,9 @@ pub enum Priority {
     /// (like a partial), but ahead of partials.
     Early,
     Partial,
+    /// Utterances decoded again together for the transcript (`stream::AsrEvent::Revised`):
+    /// only by an idle worker, after partials, never alone on every core.
+    Revision,
 }
 
 /// Time a job spent waiting and decoding.
@@ -72,6 +75,8 @@ impl Default for PoolConfig {
 #[derive(Debug, Default, Serialize, Clone, Copy)]
 pub struct PoolStats {
     pub finals_done: u64,
+    /// Background decodes (partials, early finals, revisions) done and refused for want of an
+    /// idle worker.
     pub partials_done: u64,
     pub partials_refused: u64,
     pub finals_refused: u64,
@@ -166,7 +171,7 @@ impl AsrPool {
                 }
                 q.finals.push_back((job, Instant::now()));
             }
-            Priority::Early | Priority::Partial => {
+            Priority::Early | Priority::Partial | Priority::Revision => {
                 if q.solo || q.idle_workers <= q.finals.len() + q.partials.len() {
                     self.shared.counters.partials_refused.fetch_add(1, Ordering::Relaxed);
                     return Err(job);
@@ -245,7 +250,8 @@ fn worker_loop(shared: Arc<Shared>, mut decoder: Box<dyn Transcriber>, workers: 
             q.idle_workers -= 1;
             match next {
                 Some((job, enqueued)) => {
-                    let solo = alone && job.priority != Priority::Partial && shared.config.solo_threads > 1;
+                    let background = matches!(job.priority, Priority::Partial | Priority::Revision);
+                    let solo = alone && !background && shared.config.solo_threads > 1;
                     q.solo = solo;
                     (job, enqueued, solo)
                 }
@@ -269,7 +275,9 @@ fn worker_loop(shared: Arc<Shared>, mut decoder: Box<dyn Transcriber>, workers: 
             (Err(AsrError::Cancelled), _) => c.cancelled.fetch_add(1, Ordering::Relaxed),
             (Err(_), _) => c.failures.fetch_add(1, Ordering::Relaxed),
             (Ok(_), Priority::Final) => c.finals_done.fetch_add(1, Ordering::Relaxed),
-            (Ok(_), Priority::Partial | Priority::Early) => c.partials_done.fetch_add(1, Ordering::Relaxed),
+            (Ok(_), Priority::Partial | Priority::Early | Priority::Revision) => {
+                c.partials_done.fetch_add(1, Ordering::Relaxed)
+            }
         };
         // A panicking reply must not take the worker (and every other call's ASR) down with it.
         let reply = job.reply;

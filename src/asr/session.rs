@@ -44,6 +44,9 @@ pub struct StreamSession<P: Deref<Target = AsrPool>> {
     /// The latest early decode the pool refused (busy): submitted as soon as a worker is
     /// free, unless the caller speaks again or the utterance's final is requested first.
     waiting_early: Option<DecodeRequest>,
+    /// The latest revision the pool refused: submitted when a worker is idle (after any early
+    /// decode), unless a longer one supersedes it.
+    waiting_revision: Option<DecodeRequest>,
 }
 
 impl<P: Deref<Target = AsrPool>> StreamSession<P> {
@@ -64,6 +67,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
             in_flight: 0,
             cancels: HashMap::new(),
             waiting_early: None,
+            waiting_revision: None,
         }
     }
 
@@ -125,7 +129,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
 
     /// No decode or measurement queued, running or refused: every result is in.
     pub fn is_idle(&self) -> bool {
-        self.in_flight == 0 && self.backlog.is_empty() && self.measuring == 0
+        self.in_flight == 0 && self.backlog.is_empty() && self.measuring == 0 && self.waiting_revision.is_none()
     }
 
     /// Finals requested but not yet emitted.
@@ -209,8 +213,10 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                     if let Some(flag) = self.cancels.get(&(utterance, priority, attempt)) {
                         flag.store(true, Ordering::Relaxed);
                     }
-                    self.waiting_early
-                        .take_if(|w| (w.utterance, w.priority, w.attempt) == (utterance, priority, attempt));
+                    let abandoned =
+                        |w: &mut DecodeRequest| (w.utterance, w.priority, w.attempt) == (utterance, priority, attempt);
+                    self.waiting_early.take_if(abandoned);
+                    self.waiting_revision.take_if(abandoned);
                 }
                 StreamOutput::Decode(req) if req.priority == Priority::Final && !self.backlog.is_empty() => {
                     self.backlog.push_back(req)
@@ -218,7 +224,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                 StreamOutput::Decode(req) => {
                     tracing::debug!(utterance = req.utterance, priority = ?req.priority, attempt = req.attempt, "decode");
                     // A final or a newer early decode supersedes the one waiting.
-                    if req.priority != Priority::Partial {
+                    if matches!(req.priority, Priority::Final | Priority::Early) {
                         self.waiting_early = None;
                     }
                     if let Err(mut req) = self.submit(req) {
@@ -233,6 +239,7 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                                 RefusedEarly::Unneeded => {}
                             },
                             Priority::Partial => self.recognizer.partial_refused(req.utterance),
+                            Priority::Revision => self.waiting_revision = Some(req),
                         }
                     }
                 }
@@ -254,6 +261,12 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                 Ok(()) => self.recognizer.early_accepted(utterance, attempt),
                 Err(req) => self.waiting_early = Some(req),
             }
+        }
+        if self.waiting_early.is_none()
+            && let Some(req) = self.waiting_revision.take()
+            && let Err(req) = self.submit(req)
+        {
+            self.waiting_revision = Some(req);
         }
     }
 

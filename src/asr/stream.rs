@@ -14,6 +14,7 @@ use super::endpoint::{Boundary, CHUNK, EndReason, EndpointConfig, Endpointer};
 use super::engine::{DecodeOptions, Decoded, Window};
 use super::identify::{self, LanguageCheck};
 use super::pool::Priority;
+use super::revise::{self, Rerun, Runs};
 use super::{AsrError, Language, SAMPLE_RATE, text};
 use crate::emotion::acoustic::Features;
 use crate::media::vad::{Vad, VoiceDetector};
@@ -51,6 +52,9 @@ pub struct StreamConfig {
     /// When a doubtful final is tried in the other language (see `identify`); only with a
     /// multilingual model to ask (`StreamSession::with_identifier`).
     pub language_check: LanguageCheck,
+    /// Utterances separated by pauses up to this long are decoded again together, for the
+    /// transcript (`AsrEvent::Revised`, see `revise`); 0 turns that off.
+    pub revise_gap_ms: u32,
     /// Measure each utterance's voice for emotion (`StreamOutput::Analyse`, done off the
     /// call's thread); a final waits for its measurement, which is always done long before
     /// the decode.
@@ -72,6 +76,7 @@ impl Default for StreamConfig {
             end_on_complete: true,
             complete_silence_ms: 200,
             language_check: LanguageCheck::default(),
+            revise_gap_ms: 1000,
             analyse_voice: true,
         }
     }
@@ -101,6 +106,16 @@ pub enum AsrEvent {
         /// The voice's acoustic features, for emotion (`None`: too little voiced speech).
         #[serde(skip)]
         voice: Option<Features>,
+    },
+    /// Utterances `first..=last`, one run of speech cut at short pauses, decoded again as one
+    /// clip: for the transcript, this text replaces theirs (their finals were acted on).
+    /// Comes after the finals it revises.
+    Revised {
+        first: u64,
+        last: u64,
+        text: String,
+        start_ms: u64,
+        end_ms: u64,
     },
     /// The utterance turned out to hold no words (noise, or text Whisper invented).
     Dropped {
@@ -190,6 +205,16 @@ struct PendingFinal {
     second: Option<Option<Result<Decoded, AsrError>>>,
 }
 
+/// A run of utterances being decoded again (see `revise`).
+#[derive(Debug)]
+struct PendingRevision {
+    last: u64,
+    start_ms: u64,
+    end_ms: u64,
+    before: String,
+    result: Option<Result<Decoded, AsrError>>,
+}
+
 /// What becomes of an early decode the pool refused (see `StreamingRecognizer::early_refused`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefusedEarly {
@@ -229,8 +254,25 @@ pub struct StreamingRecognizer {
     last_final: String,
     /// Voice start and end of the last utterance, in samples.
     previous_speech: Option<(u64, u64)>,
+    runs: Runs,
+    /// Revisions requested and not yet out, by their run's first utterance (one per run: a
+    /// longer one supersedes).
+    revisions: BTreeMap<u64, PendingRevision>,
+    /// How much each recent final said (see `spoken`), to check revisions against.
+    final_sizes: VecDeque<(u64, usize)>,
     lagging: bool,
     out: Vec<StreamOutput>,
+}
+
+/// Finals remembered for checking revisions against (a run is far shorter).
+const FINAL_SIZES_KEPT: usize = 64;
+/// A revision stands only if it says 85–150% as much as the finals it replaces.
+const REVISION_MIN_PERCENT: usize = 85;
+const REVISION_MAX_PERCENT: usize = 150;
+
+/// How much a text says: its letters and digits (any script).
+fn spoken(text: &str) -> usize {
+    text.chars().filter(|c| c.is_alphanumeric()).count()
 }
 
 fn ms(samples: u64) -> u64 {
@@ -249,6 +291,9 @@ impl StreamingRecognizer {
     pub fn with_detector(cfg: StreamConfig, language: Language, vad: Box<dyn VoiceDetector>) -> Self {
         Self {
             endpointer: Endpointer::new(cfg.endpoint.clone()),
+            runs: Runs::new(samples(cfg.revise_gap_ms), samples(cfg.endpoint.max_utterance_ms)),
+            revisions: BTreeMap::new(),
+            final_sizes: VecDeque::new(),
             cfg,
             language,
             identify: false,
@@ -311,6 +356,9 @@ impl StreamingRecognizer {
         if let Some(b) = self.endpointer.finish() {
             self.on_boundary(b);
         }
+        if let Some(run) = self.runs.finish() {
+            self.request_revision(run);
+        }
         std::mem::take(&mut self.out)
     }
 
@@ -366,6 +414,12 @@ impl StreamingRecognizer {
     ) -> Vec<StreamOutput> {
         match priority {
             Priority::Partial => self.on_partial(utterance, result),
+            Priority::Revision => {
+                if let Some(revision) = self.revisions.get_mut(&utterance).filter(|r| r.last as u32 == attempt) {
+                    revision.result = Some(result);
+                    self.emit_ready_revisions();
+                }
+            }
             Priority::Final if attempt == IDENTIFY_ATTEMPT => {
                 if let Some(slot) = self.finals.get_mut(&utterance) {
                     slot.second = Some(Some(result));
@@ -419,6 +473,7 @@ impl StreamingRecognizer {
         }
         self.abandon_stale_early();
         self.maybe_end_on_complete();
+        self.maybe_revise();
         self.maybe_request_partial();
         self.trim_history();
     }
@@ -495,6 +550,17 @@ impl StreamingRecognizer {
                 } else {
                     Some(None)
                 };
+                let ended = revise::Ended {
+                    id: open.id,
+                    context_start,
+                    audio_start: open.audio_start,
+                    audio_end,
+                    voice_start: open.voice_start,
+                    voice_end,
+                };
+                if let Some(run) = self.runs.ended(ended) {
+                    self.request_revision(run);
+                }
                 let slot = |attempt, result| PendingFinal {
                     attempt,
                     start_ms: ms(open.voice_start),
@@ -529,6 +595,66 @@ impl StreamingRecognizer {
                     }));
                 }
             }
+        }
+    }
+
+    /// Asks for the revision of the run of speech that no speech can join any more.
+    fn maybe_revise(&mut self) {
+        // Without an utterance open, voice may have begun up to the pre-roll before it is found.
+        let (voice_from, slack) = match &self.open {
+            Some(open) => (open.voice_start, 0),
+            None => (self.chunks_done * CHUNK as u64, samples(self.cfg.endpoint.pre_roll_ms)),
+        };
+        if let Some(run) = self.runs.closed(voice_from, slack) {
+            self.request_revision(run);
+        }
+    }
+
+    /// Decodes `run` (a run of speech that is over) again as one clip.
+    fn request_revision(&mut self, run: Rerun) {
+        if run.context_start < self.history_start {
+            return; // cannot happen: history is kept for the run (see `trim_history`)
+        }
+        let pcm = self.audio(run.context_start, run.audio_end);
+        let revision = PendingRevision {
+            last: run.last,
+            start_ms: ms(run.voice_start),
+            end_ms: ms(run.voice_end),
+            before: run.before,
+            result: None,
+        };
+        self.revisions.insert(run.first, revision);
+        self.request(run.first, Priority::Revision, run.last as u32, pcm, ms(run.audio_start - run.context_start));
+    }
+
+    /// Revisions whose result is in, once every final they revise is out.
+    fn emit_ready_revisions(&mut self) {
+        let unfinished = self.finals.keys().next().copied();
+        let ready: Vec<u64> = self
+            .revisions
+            .iter()
+            .filter(|(_, r)| r.result.is_some() && unfinished.is_none_or(|u| u > r.last))
+            .map(|(first, _)| *first)
+            .collect();
+        for first in ready {
+            let Some(r) = self.revisions.remove(&first) else { continue };
+            // A failed or empty revision leaves the finals as they were.
+            let Some(Ok(decoded)) = r.result else { continue };
+            let text = text::strip_repeated_prefix(&r.before, &decoded.context_prefix, &decoded.transcript.text);
+            if text.is_empty() || text::is_hallucination(&text, decoded.no_speech_prob, r.end_ms - r.start_ms) {
+                continue;
+            }
+            // Over a longer clip Whisper sometimes skips a stretch of speech (or, rarely, loops):
+            // a revision that says much less (or more) than the finals did is not better.
+            let heard: usize =
+                self.final_sizes.iter().filter(|(u, _)| (first..=r.last).contains(u)).map(|(_, n)| n).sum();
+            let said = spoken(&text);
+            if said * 100 < heard * REVISION_MIN_PERCENT || said * 100 > heard * REVISION_MAX_PERCENT {
+                tracing::debug!(first, last = r.last, heard, said, "revision refused: {text:?}");
+                continue;
+            }
+            let (start_ms, end_ms) = (r.start_ms, r.end_ms);
+            self.out.push(StreamOutput::Event(AsrEvent::Revised { first, last: r.last, text, start_ms, end_ms }));
         }
     }
 
@@ -632,6 +758,11 @@ impl StreamingRecognizer {
                         if self.cfg.condition_on_previous_text {
                             self.remember(&t.text);
                         }
+                        self.runs.final_after(utterance, &self.last_final);
+                        if self.final_sizes.len() == FINAL_SIZES_KEPT {
+                            self.final_sizes.pop_front();
+                        }
+                        self.final_sizes.push_back((utterance, spoken(&t.text)));
                         self.last_final.clone_from(&t.text);
                         AsrEvent::Final {
                             utterance,
@@ -649,6 +780,7 @@ impl StreamingRecognizer {
             };
             self.out.push(StreamOutput::Event(event));
         }
+        self.emit_ready_revisions();
         self.check_lag();
     }
 
@@ -733,6 +865,8 @@ impl StreamingRecognizer {
             }
             (None, _) => end.saturating_sub(pre_roll),
         };
+        // A run of speech that is not over yet is decoded again whole.
+        let keep_from = self.runs.keep_from().map_or(keep_from, |run| run.min(keep_from));
         if keep_from > self.history_start {
             let drop = ((keep_from - self.history_start) as usize).min(self.history.len());
             self.history.drain(..drop);
@@ -1032,6 +1166,88 @@ mod tests {
         second.context_prefix = "You,".into();
         let got = events(rec.on_result(1, Priority::Final, 0, Ok(second)));
         assert!(matches!(&got[0], AsrEvent::Final { text, .. } if text == "ask what you can do"), "{got:?}");
+    }
+
+    fn kinds(out: &[StreamOutput]) -> Vec<(u64, Priority, u32)> {
+        out.iter()
+            .filter_map(|o| match o {
+                StreamOutput::Decode(r) => Some((r.utterance, r.priority, r.attempt)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn utterances_cut_at_a_short_pause_are_decoded_again_together_for_the_transcript() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        let mut out = Vec::new();
+        for pcm in [vec![0.0; 8000], voice(1500), vec![0.0; samples(700) as usize], voice(1000), vec![0.0; 32000]] {
+            out.extend(rec.push(&pcm));
+        }
+        let decodes: Vec<DecodeRequest> =
+            out.iter().filter_map(|o| if let StreamOutput::Decode(r) = o { Some(r.clone()) } else { None }).collect();
+        // Each utterance's final, then, once no more speech can join them (1 s and the
+        // pre-roll after the last words), both again as one clip, for the transcript only.
+        assert_eq!(kinds(&out), vec![(0, Priority::Final, 0), (1, Priority::Final, 0), (0, Priority::Revision, 1)]);
+        let (first, second, both) = (&decodes[0], &decodes[1], &decodes[2]);
+        assert_eq!(both.options.context_ms, first.options.context_ms, "the run's context is the first one's");
+        let joined = both.pcm.len() as u64;
+        assert!(joined > first.pcm.len() as u64 + samples(1000), "{joined}");
+        assert!(joined <= (first.pcm.len() + second.pcm.len()) as u64 + samples(1000), "{joined}");
+        // The revision waits for the finals it revises.
+        assert!(
+            events(rec.on_result(0, Priority::Revision, 1, Ok(decoded("our presence. It's a meeting.")))).is_empty()
+        );
+        let got = events(rec.on_result(0, Priority::Final, 0, Ok(decoded("Our presence."))));
+        assert!(matches!(&got[..], [AsrEvent::Final { .. }]), "{got:?}");
+        let got = events(rec.on_result(1, Priority::Final, 0, Ok(decoded("is a meeting."))));
+        let [AsrEvent::Final { utterance: 1, .. }, AsrEvent::Revised { first: 0, last: 1, text, start_ms, end_ms }] =
+            &got[..]
+        else {
+            panic!("{got:?}")
+        };
+        assert_eq!(text, "our presence. It's a meeting.");
+        assert!(start_ms.abs_diff(500) <= 16 && end_ms.abs_diff(3700) <= 32, "{start_ms}..{end_ms}");
+        // A lone utterance after a long pause is not decoded again, even at the stream's end.
+        let mut out = rec.push(&voice(1000));
+        out.extend(rec.push(&vec![0.0; 16000]));
+        out.extend(rec.finish());
+        assert_eq!(kinds(&out), vec![(2, Priority::Final, 0)]);
+    }
+
+    #[test]
+    fn a_run_grows_while_the_pauses_are_short_and_is_decoded_again_once() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            out.extend(rec.push(&voice(800)));
+            out.extend(rec.push(&vec![0.0; samples(700) as usize]));
+        }
+        out.extend(rec.finish());
+        let revisions: Vec<(u64, u32)> =
+            kinds(&out).into_iter().filter(|k| k.1 == Priority::Revision).map(|k| (k.0, k.2)).collect();
+        assert_eq!(revisions, vec![(0, 2)], "one decode of utterances 0-2, at the stream's end");
+        for id in 0..3 {
+            rec.on_result(id, Priority::Final, 0, Ok(decoded("words")));
+        }
+        let got = events(rec.on_result(0, Priority::Revision, 2, Ok(decoded("words, words words."))));
+        assert!(matches!(&got[..], [AsrEvent::Revised { first: 0, last: 2, .. }]), "{got:?}");
+    }
+
+    #[test]
+    fn a_revision_that_skips_speech_the_finals_heard_is_refused() {
+        for revised in ["1, 2, 3.", "one two three, zero one eight zero three, we are gathered here again today"] {
+            let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+            for pcm in [voice(800), vec![0.0; samples(700) as usize], voice(800)] {
+                rec.push(&pcm);
+            }
+            let out = rec.finish();
+            assert_eq!(kinds(&out).last(), Some(&(0, Priority::Revision, 1)));
+            rec.on_result(0, Priority::Final, 0, Ok(decoded("0 1 8 0 3, 2, 3.")));
+            rec.on_result(1, Priority::Final, 0, Ok(decoded("We are.")));
+            let got = events(rec.on_result(0, Priority::Revision, 1, Ok(decoded(revised))));
+            assert!(got.is_empty(), "{revised:?}: {got:?}");
+        }
     }
 
     #[test]

@@ -73,6 +73,13 @@ pub enum CallEvent {
         utterance: u64,
     },
     Transcript(TranscriptLine),
+    /// The caller's utterances `utterances[0]..=utterances[1]` (one run of speech the turn-taking
+    /// cut at short pauses) decoded again together: `line` replaces their final lines. What the
+    /// bot decided on them stands.
+    TranscriptRevised {
+        utterances: [u64; 2],
+        line: TranscriptLine,
+    },
     /// The caller's emotion in a final utterance (before the bot's decision on it).
     Emotion(UtteranceEmotion),
     /// What the bot decided, with the rule that decided it.

@@ -224,6 +224,12 @@ fn apply(d: &mut CallDetail, at_ms: u64, event: &CallEvent) {
                 None => d.transcript.push(line.clone()),
             }
         }
+        CallEvent::TranscriptRevised { utterances: [first, last], line } => {
+            let revised = |l: &TranscriptLine| l.speaker == Speaker::Caller && (*first..=*last).contains(&l.seq);
+            let at = d.transcript.iter().position(revised).unwrap_or(d.transcript.len());
+            d.transcript.retain(|l| !revised(l));
+            d.transcript.insert(at.min(d.transcript.len()), line.clone());
+        }
         CallEvent::PlaybackStarted { turn } => {
             if let Some(l) = bot_line(d, *turn) {
                 l.start_ms = at_ms;
@@ -303,6 +309,34 @@ mod tests {
         assert!(d.transcript[0].is_final && d.transcript[0].text == "where is my order");
         let seqs: Vec<u64> = (0..4).map(|_| live.try_recv().expect("broadcast").seq).collect();
         assert_eq!(seqs, vec![0, 1, 2, 3], "started, then three transcript events");
+    }
+
+    #[test]
+    fn a_revision_replaces_the_caller_lines_it_covers() {
+        let calls = Calls::new(None);
+        calls.begin(&info("c1"), Utc::now());
+        calls.record("c1", 1200, caller("our presence.", 0, true));
+        let bot = TranscriptLine {
+            speaker: Speaker::Bot,
+            text: "Sorry?".into(),
+            start_ms: 0,
+            end_ms: 0,
+            is_final: true,
+            seq: 1,
+        };
+        calls.record("c1", 1300, CallEvent::Transcript(bot));
+        calls.record("c1", 2500, caller("is a meeting.", 1, true));
+        calls.record("c1", 4000, caller("where is my order", 2, false));
+        let line = text_line("our presence. It's a meeting.");
+        calls.record("c1", 4100, CallEvent::TranscriptRevised { utterances: [0, 1], line });
+        let d = calls.get("c1").expect("known call");
+        let texts: Vec<&str> = d.transcript.iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(texts, vec!["our presence. It's a meeting.", "Sorry?", "where is my order"]);
+    }
+
+    fn text_line(text: &str) -> TranscriptLine {
+        let CallEvent::Transcript(line) = caller(text, 0, true) else { unreachable!() };
+        line
     }
 
     #[test]

@@ -239,6 +239,11 @@ impl CallSession {
                     self.heard(&text, feeling, (utterance, start_ms, end_ms));
                 }
             }
+            AsrEvent::Revised { first, last, text, start_ms, end_ms } => {
+                let line =
+                    TranscriptLine { speaker: Speaker::Caller, text, start_ms, end_ms, is_final: true, seq: first };
+                self.event(CallEvent::TranscriptRevised { utterances: [first, last], line });
+            }
             AsrEvent::Dropped { utterance, .. } => self.resume_if_paused_by(utterance),
             AsrEvent::Failed { utterance, error } => {
                 self.event(CallEvent::Error { what: format!("speech recognition failed: {error}") });

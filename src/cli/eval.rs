@@ -101,6 +101,10 @@ struct AsrArgs {
     /// Audio before each utterance that Whisper hears as context in streaming mode, ms
     #[arg(long)]
     left_context_ms: Option<u32>,
+    /// Utterances split at pauses up to this long are decoded again together for the
+    /// transcript, ms (streaming mode; 0: never)
+    #[arg(long)]
+    revise_gap_ms: Option<u32>,
     /// Prompt each utterance with the previous finals (streaming mode)
     #[arg(long)]
     condition_on_previous_text: bool,
@@ -154,6 +158,7 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
         context_margin,
         final_beam_size,
         left_context_ms,
+        revise_gap_ms,
         condition_on_previous_text,
         identify,
         json,
@@ -184,6 +189,9 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
     }
     if let Some(c) = left_context_ms {
         stream.left_context_ms = c;
+    }
+    if let Some(g) = revise_gap_ms {
+        stream.revise_gap_ms = g;
     }
     stream.condition_on_previous_text = condition_on_previous_text;
     let opts = AsrEvalOptions {

@@ -44,6 +44,9 @@ pub struct FileResult {
     pub reference: String,
     pub hypothesis: String,
     pub eos_to_final_ms: Vec<u64>,
+    /// Streaming mode: each utterance's final, and its revision if it had one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub utterances: Vec<offline::StreamedUtterance>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +114,7 @@ fn score_file(
 ) -> Result<FileResult, String> {
     let pcm = media::load_for_asr(&entry.path).map_err(|e| e.to_string())?;
     let started = Instant::now();
+    let mut utterances = Vec::new();
     let (hypothesis, latencies) = match engine {
         Engine::File(decoder) => {
             let mut o = DecodeOptions::new(language, Window::Full);
@@ -126,6 +130,7 @@ fn score_file(
             // Wall-clock latency only means something when the audio arrived in real time.
             let latencies =
                 if opts.realtime { t.utterances.iter().map(|u| u.eos_to_final_ms).collect() } else { Vec::new() };
+            utterances = t.utterances;
             (t.text, latencies)
         }
     };
@@ -148,6 +153,7 @@ fn score_file(
         reference: entry.row.transcript.clone(),
         hypothesis,
         eos_to_final_ms: latencies,
+        utterances,
     })
 }
 

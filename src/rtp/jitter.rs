@@ -600,7 +600,9 @@ mod tests {
         assert_eq!(eager_frames, frames(&paced));
         assert!(eager_frames.contains(&Out::L), "the losses are still concealed in place");
         // Once playing, a frame that arrives in sequence goes out the moment it arrives.
-        let on_arrival = eager.iter().filter(|(at, o)| matches!(o, Out::A(s) if arrivals.iter().any(|a| a.seq == *s && a.at_ms == *at)));
+        let on_arrival = eager
+            .iter()
+            .filter(|(at, o)| matches!(o, Out::A(s) if arrivals.iter().any(|a| a.seq == *s && a.at_ms == *at)));
         assert!(on_arrival.count() > 40, "{eager:?}");
     }
 

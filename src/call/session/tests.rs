@@ -176,3 +176,17 @@ fn a_remote_hangup_ends_the_call_once() {
     assert!(matches!(&out[..], [Output::Event(CallEvent::Ended { reason })] if reason == "BYE"), "{out:?}");
     assert!(s.close().is_empty(), "ended once");
 }
+
+#[test]
+fn a_revised_transcript_is_recorded_and_decides_nothing() {
+    let mut s = session();
+    s.start();
+    s.handle(3000, Input::PlaybackFinished { turn: 0 });
+    s.handle(5000, final_(0, "I want to return"));
+    let revised =
+        AsrEvent::Revised { first: 0, last: 1, text: "I want to return my shoes".into(), start_ms: 0, end_ms: 2900 };
+    let out = s.handle(7000, Input::Asr(revised));
+    assert!(decision(&out).is_none() && says(&out).is_empty(), "{out:?}");
+    assert!(has(&out, |o| matches!(o,
+        Output::Event(CallEvent::TranscriptRevised { utterances: [0, 1], line }) if line.text == "I want to return my shoes" && line.is_final)));
+}
