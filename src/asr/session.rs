@@ -45,7 +45,7 @@ pub struct StreamSession<P: Deref<Target = AsrPool>> {
     /// free, unless the caller speaks again or the utterance's final is requested first.
     waiting_early: Option<DecodeRequest>,
     /// The latest revision the pool refused: submitted when a worker is idle (after any early
-    /// decode), unless a longer one supersedes it.
+    /// decode). A newer run's revision refused in turn takes its place (see `revision_refused`).
     waiting_revision: Option<DecodeRequest>,
 }
 
@@ -213,10 +213,8 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                     if let Some(flag) = self.cancels.get(&(utterance, priority, attempt)) {
                         flag.store(true, Ordering::Relaxed);
                     }
-                    let abandoned =
-                        |w: &mut DecodeRequest| (w.utterance, w.priority, w.attempt) == (utterance, priority, attempt);
-                    self.waiting_early.take_if(abandoned);
-                    self.waiting_revision.take_if(abandoned);
+                    self.waiting_early
+                        .take_if(|w| (w.utterance, w.priority, w.attempt) == (utterance, priority, attempt));
                 }
                 StreamOutput::Decode(req) if req.priority == Priority::Final && !self.backlog.is_empty() => {
                     self.backlog.push_back(req)
@@ -239,7 +237,11 @@ impl<P: Deref<Target = AsrPool>> StreamSession<P> {
                                 RefusedEarly::Unneeded => {}
                             },
                             Priority::Partial => self.recognizer.partial_refused(req.utterance),
-                            Priority::Revision => self.waiting_revision = Some(req),
+                            Priority::Revision => {
+                                if let Some(older) = self.waiting_revision.replace(req) {
+                                    self.recognizer.revision_refused(older.utterance);
+                                }
+                            }
                         }
                     }
                 }

@@ -362,6 +362,11 @@ impl StreamingRecognizer {
         std::mem::take(&mut self.out)
     }
 
+    /// A revision the pool refused and that will not be tried again: its run keeps its finals.
+    pub fn revision_refused(&mut self, first: u64) {
+        self.revisions.remove(&first);
+    }
+
     /// A decode the pool refused (busy). Partials are simply skipped; a refused final must be
     /// resubmitted by the driver, which keeps it.
     pub fn partial_refused(&mut self, utterance: u64) {
@@ -1232,6 +1237,20 @@ mod tests {
         }
         let got = events(rec.on_result(0, Priority::Revision, 2, Ok(decoded("words, words words."))));
         assert!(matches!(&got[..], [AsrEvent::Revised { first: 0, last: 2, .. }]), "{got:?}");
+    }
+
+    #[test]
+    fn a_revision_the_pool_will_not_run_is_forgotten_and_the_finals_stand() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        for pcm in [voice(800), vec![0.0; samples(700) as usize], voice(800)] {
+            rec.push(&pcm);
+        }
+        assert_eq!(kinds(&rec.finish()).last(), Some(&(0, Priority::Revision, 1)));
+        rec.revision_refused(0);
+        assert!(rec.revisions.is_empty());
+        rec.on_result(0, Priority::Final, 0, Ok(decoded("Our presence.")));
+        let got = events(rec.on_result(1, Priority::Final, 0, Ok(decoded("is a meeting."))));
+        assert!(matches!(&got[..], [AsrEvent::Final { utterance: 1, .. }]), "{got:?}");
     }
 
     #[test]

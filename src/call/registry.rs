@@ -228,7 +228,7 @@ fn apply(d: &mut CallDetail, at_ms: u64, event: &CallEvent) {
             let revised = |l: &TranscriptLine| l.speaker == Speaker::Caller && (*first..=*last).contains(&l.seq);
             let at = d.transcript.iter().position(revised).unwrap_or(d.transcript.len());
             d.transcript.retain(|l| !revised(l));
-            d.transcript.insert(at.min(d.transcript.len()), line.clone());
+            d.transcript.insert(at, line.clone());
         }
         CallEvent::PlaybackStarted { turn } => {
             if let Some(l) = bot_line(d, *turn) {

@@ -241,11 +241,16 @@ impl MediaPipeline {
     fn decode_ready(&mut self) {
         for payload in self.jitter.take_ready() {
             self.decoded.clear();
-            if self.decoder.decode(&payload, &mut self.decoded).is_err() {
-                self.stats.packets_bad += 1;
-                self.decoder.conceal(&mut self.decoded);
-            }
+            self.decode(&payload);
             self.to_asr.push(&self.decoded, &mut self.heard);
+        }
+    }
+
+    /// Decodes one frame into `decoded`; a frame that does not decode is concealed.
+    fn decode(&mut self, payload: &[u8]) {
+        if self.decoder.decode(payload, &mut self.decoded).is_err() {
+            self.stats.packets_bad += 1;
+            self.decoder.conceal(&mut self.decoded);
         }
     }
 
@@ -255,12 +260,7 @@ impl MediaPipeline {
         self.decoded.clear();
         let frame = self.format.codec.frame_samples();
         match self.jitter.pop(now_ms) {
-            Frame::Audio(payload) => {
-                if self.decoder.decode(&payload, &mut self.decoded).is_err() {
-                    self.stats.packets_bad += 1;
-                    self.decoder.conceal(&mut self.decoded);
-                }
-            }
+            Frame::Audio(payload) => self.decode(&payload),
             Frame::Lost => {
                 self.stats.frames_lost += 1;
                 match self.jitter.next_payload() {
