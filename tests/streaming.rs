@@ -5,6 +5,7 @@ mod common;
 use common::*;
 
 use callbot::asr::Language;
+use callbot::asr::engine::{DecodeOptions, Window};
 use callbot::asr::offline::{load_model, pool_for, transcribe_streaming};
 use callbot::asr::stream::StreamConfig;
 use callbot::eval::metrics::word_errors;
@@ -41,6 +42,27 @@ fn one_final_per_utterance_in_order_with_sane_timestamps() {
         assert!(u.end_ms <= end + 150 && u.end_ms + 600 > *end, "{u:?} vs clip {start}..{end}");
     }
     assert!(out.utterances.windows(2).all(|w| w[0].end_ms <= w[1].start_ms));
+}
+
+#[test]
+fn words_heard_only_as_left_context_are_left_out_of_the_text() {
+    // What the caller said before (context) and the utterance itself, back to back as in
+    // running speech. The context's words are placed by word alignment and dropped.
+    let before = load_for_asr(std::path::Path::new(&data("en_asr/audio/speechbrain_spk1_snt1.wav"))).unwrap();
+    let mut pcm = before.clone();
+    pcm.extend(load_for_asr(std::path::Path::new(&data("en_asr/audio/speechbrain_spk1_snt2.wav"))).unwrap());
+    let model = load_model(&ModelsDir::from_env(), Some("tiny.en"), Language::En).unwrap();
+    let mut decoder = model.decoder().unwrap();
+    let mut opts = DecodeOptions::new(Language::En, Window::Utterance);
+    let whole = words(&decoder.decode(&pcm, &opts).unwrap().transcript.text);
+    assert!(whole.contains("small dog") && whole.contains("add the figures"), "{whole:?}");
+    opts.context_ms = before.len() as u64 * 1000 / 16_000;
+    let text = words(&decoder.decode(&pcm, &opts).unwrap().transcript.text);
+    assert!(text.contains("add the figures"), "{text:?}");
+    assert!(!text.contains("child") && !text.contains("dog"), "context words kept: {text:?}");
+    // And the same decoder, without context again, hears it all.
+    opts.context_ms = 0;
+    assert_eq!(words(&decoder.decode(&pcm, &opts).unwrap().transcript.text), whole);
 }
 
 #[test]

@@ -93,21 +93,33 @@ pub struct Decoded {
 #[derive(Clone)]
 pub struct WhisperModel {
     ctx: Arc<WhisperContext>,
+    /// The same weights with word alignment (see `load`), for the decodes that need word times;
+    /// `None` when the architecture's alignment heads are unknown.
+    aligned: Option<Arc<WhisperContext>>,
     pub name: String,
     pub multilingual: bool,
-    /// Word times from alignment heads are known for this architecture (see `load`).
-    aligned: bool,
 }
 
 impl WhisperModel {
     pub fn load(model: &ResolvedModel) -> Result<Self, AsrError> {
         crate::logging::route_whisper_logs();
-        let mut params = WhisperContextParameters::default();
-        params.use_gpu(cfg!(feature = "cuda"));
+        let params = || {
+            let mut params = WhisperContextParameters::default();
+            params.use_gpu(cfg!(feature = "cuda"));
+            params
+        };
+        let path = model.path.to_string_lossy().into_owned();
+        let load = |params| {
+            WhisperContext::new_with_params(&path, params)
+                .map_err(|e| AsrError::Load { path: path.clone(), why: e.to_string() })
+        };
+        let ctx = load(params())?;
         // Alignment-head timestamps (DTW over cross-attention) place words far better than
         // Whisper's timestamp tokens; streaming needs them to drop the left-context words.
         // Chosen by the architecture, not the file name: a user's `ggml-tiny.en-q8_0.bin` has
-        // tiny.en's alignment heads too.
+        // tiny.en's alignment heads too. whisper.cpp aligns every decode of a context that has
+        // them, which made a 3 s clip's decode ~40% slower (144 → 200 ms, tiny.en, 2 threads;
+        // docs/benchmarks.md): only decodes with left context get the aligned copy.
         let hp = &model.info.hparams;
         let preset = match (hp.size_name(), hp.multilingual()) {
             ("tiny", false) => Some(whisper_rs::DtwModelPreset::TinyEn),
@@ -120,26 +132,27 @@ impl WhisperModel {
             ("medium", true) => Some(whisper_rs::DtwModelPreset::Medium),
             _ => None,
         };
-        let aligned = preset.is_some();
-        if let Some(model_preset) = preset {
-            params.dtw_parameters(whisper_rs::DtwParameters {
-                mode: whisper_rs::DtwMode::ModelPreset { model_preset },
-                ..Default::default()
-            });
-        }
-        let path = model.path.to_string_lossy().into_owned();
-        let ctx = WhisperContext::new_with_params(&path, params)
-            .map_err(|e| AsrError::Load { path: path.clone(), why: e.to_string() })?;
-        Ok(Self { ctx: Arc::new(ctx), name: model.name.clone(), multilingual: hp.multilingual(), aligned })
+        let aligned = match preset {
+            Some(model_preset) => {
+                let mut params = params();
+                params.dtw_parameters(whisper_rs::DtwParameters {
+                    mode: whisper_rs::DtwMode::ModelPreset { model_preset },
+                    ..Default::default()
+                });
+                Some(Arc::new(load(params)?))
+            }
+            None => None,
+        };
+        Ok(Self { ctx: Arc::new(ctx), aligned, name: model.name.clone(), multilingual: hp.multilingual() })
     }
 
     pub fn decoder(&self) -> Result<Decoder, AsrError> {
-        let state = self.ctx.create_state().map_err(|e| AsrError::Whisper(e.to_string()))?;
+        let state = |ctx: &WhisperContext| ctx.create_state().map_err(|e| AsrError::Whisper(e.to_string()));
         Ok(Decoder {
-            state,
+            state: state(&self.ctx)?,
+            aligned: self.aligned.as_deref().map(state).transpose()?,
             eot: self.ctx.token_eot(),
             multilingual: self.multilingual,
-            aligned: self.aligned,
             model: self.name.clone(),
         })
     }
@@ -156,11 +169,12 @@ impl WhisperModel {
 
 pub struct Decoder {
     state: WhisperState,
+    /// A state of the aligned context, for decodes with left context. Without word alignment,
+    /// left-context words cannot be told apart: context is not used.
+    aligned: Option<WhisperState>,
     /// Token ids from here up are special (timestamps, language, task).
     eot: i32,
     multilingual: bool,
-    /// Without word alignment, left-context words cannot be told apart: context is not used.
-    aligned: bool,
     model: String,
 }
 
@@ -183,7 +197,7 @@ impl Decoder {
             return Err(AsrError::EnglishOnlyModel { model: self.model.clone(), lang: opts.language.code() });
         }
         let unaligned_context;
-        let (pcm, opts) = if opts.context_ms > 0 && !self.aligned {
+        let (pcm, opts) = if opts.context_ms > 0 && self.aligned.is_none() {
             let skip = ((opts.context_ms * SAMPLE_RATE as u64 / 1000) as usize).min(pcm.len());
             unaligned_context = DecodeOptions { context_ms: 0, ..opts.clone() };
             (&pcm[skip..], &unaligned_context)
@@ -247,13 +261,17 @@ impl Decoder {
                 params.set_abort_callback_user_data(Arc::as_ptr(cancel) as *mut std::ffi::c_void);
             }
         }
-        let run = self.state.full(params, audio);
+        let state = match self.aligned.as_mut() {
+            Some(aligned) if opts.context_ms > 0 => aligned,
+            _ => &mut self.state,
+        };
+        let run = state.full(params, audio);
         if cancelled() {
             return Err(AsrError::Cancelled);
         }
         run.map_err(|e| AsrError::Whisper(e.to_string()))?;
         let detected = if opts.language == Language::Auto {
-            whisper_rs::get_lang_str(self.state.full_lang_id_from_state()).unwrap_or("en").to_string()
+            whisper_rs::get_lang_str(state.full_lang_id_from_state()).unwrap_or("en").to_string()
         } else {
             language.to_string()
         };
@@ -264,7 +282,7 @@ impl Decoder {
         let context_cs = (opts.context_ms / 10) as i64;
         let mut cut = ContextCut::new(opts.context_ms);
         let (mut logprob_sum, mut text_tokens) = (0.0f32, 0u32);
-        for seg in self.state.as_iter() {
+        for seg in state.as_iter() {
             no_speech_prob = no_speech_prob.max(seg.no_speech_probability());
             for token in (0..seg.n_tokens()).filter_map(|i| seg.get_token(i)) {
                 let data = token.token_data();
@@ -303,7 +321,7 @@ impl Decoder {
         // Asked after the decode on purpose: whisper.cpp identifies with the state's audio
         // context, which `full` has just sized to this clip (asked through `full` itself, it
         // would use the previous clip's, or all 30 s).
-        let zh_share = if opts.identify && self.multilingual { Some(self.zh_share(opts.threads)?) } else { None };
+        let zh_share = if opts.identify && self.multilingual { Some(zh_share(state, opts.threads)?) } else { None };
         tracing::debug!(avg_logprob, ?zh_share, text, "decoded");
         Ok(Decoded {
             transcript: Transcript { text, language: detected, segments },
@@ -313,15 +331,15 @@ impl Decoder {
             zh_share,
         })
     }
+}
 
-    /// Whisper's language identification over the clip last decoded, between the two
-    /// languages callbot speaks.
-    fn zh_share(&mut self, threads: usize) -> Result<f32, AsrError> {
-        let (_, probs) = self.state.lang_detect(0, threads.max(1)).map_err(|e| AsrError::Whisper(e.to_string()))?;
-        let p = |code| whisper_rs::get_lang_id(code).and_then(|id| probs.get(id as usize).copied()).unwrap_or(0.0);
-        let (zh, en) = (p("zh"), p("en"));
-        Ok(if zh + en > 0.0 { zh / (zh + en) } else { 0.5 })
-    }
+/// Whisper's language identification over the clip `state` last decoded, between the two
+/// languages callbot speaks.
+fn zh_share(state: &mut WhisperState, threads: usize) -> Result<f32, AsrError> {
+    let (_, probs) = state.lang_detect(0, threads.max(1)).map_err(|e| AsrError::Whisper(e.to_string()))?;
+    let p = |code| whisper_rs::get_lang_id(code).and_then(|id| probs.get(id as usize).copied()).unwrap_or(0.0);
+    let (zh, en) = (p("zh"), p("en"));
+    Ok(if zh + en > 0.0 { zh / (zh + en) } else { 0.5 })
 }
 
 /// whisper.cpp's abort callback: its data is the `AtomicBool` of `DecodeOptions::cancel`.
