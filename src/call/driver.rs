@@ -12,7 +12,7 @@ use tokio::sync::{Notify, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::CallEvent;
-use super::pipeline::{MediaFormat, MediaPipeline, PlaybackEvent, Received};
+use super::pipeline::{MediaFormat, MediaPipeline, PlaybackEvent, Received, Tick};
 use super::registry::{CallInfo, Calls};
 use super::routes::Routes;
 use super::session::{CallSession, Input, Output, SessionConfig};
@@ -233,6 +233,11 @@ impl Driver {
     fn tick(&mut self) {
         let now = self.now_ms();
         let tick = self.pipeline.tick(now);
+        self.deliver(now, tick);
+    }
+
+    /// Sends what a pipeline step produced and hands on what it heard and played.
+    fn deliver(&mut self, now: u64, tick: Tick) {
         for packet in tick.rtp.into_iter().chain(tick.rtcp) {
             let _ = self.outbound.try_send(packet);
         }
@@ -368,7 +373,13 @@ impl Driver {
             return; // stopped by a barge-in: late chunks are dropped
         }
         match chunk {
-            Some(pcm) => self.pipeline.playout().push(turn, &pcm),
+            Some(pcm) => {
+                self.pipeline.playout().push(turn, &pcm);
+                // The answer's first audio goes out now, not at the next tick.
+                let now = self.now_ms();
+                let tick = self.pipeline.start_talkspurt(now);
+                self.deliver(now, tick);
+            }
             None => {
                 self.synthesizing.retain(|(t, _)| *t != turn);
                 self.pipeline.playout().complete(turn);

@@ -276,6 +276,30 @@ impl MediaPipeline {
         self.decode_ready();
         tick.pcm16k = self.take_heard();
 
+        self.send_frame(now_ms, &mut tick);
+
+        if now_ms >= self.rtcp.next_report_ms() {
+            let sending = self.sending();
+            tick.rtcp = self.rtcp.poll_report(now_ms, &sending);
+            tick.quality = Some(self.rtcp.quality(&sending));
+        }
+        tick
+    }
+
+    /// Starts a talkspurt now, between ticks, when the bot has audio ready and is silent: the
+    /// caller hears the answer up to a tick (20 ms) sooner. The talkspurt then goes on one
+    /// frame per tick; the caller's jitter buffer absorbs the one frame it is ahead.
+    pub fn start_talkspurt(&mut self, now_ms: u64) -> Tick {
+        let mut tick = Tick::default();
+        if !self.sending {
+            self.send_frame(now_ms, &mut tick);
+        }
+        tick
+    }
+
+    /// The bot's next 20 ms frame, if one is ready, out as RTP.
+    fn send_frame(&mut self, now_ms: u64, tick: &mut Tick) {
+        let frame = self.format.codec.frame_samples();
         match self.playout.next_frame(frame, &mut tick.playback) {
             Some(pcm) => {
                 let mut payload = Vec::with_capacity(frame);
@@ -291,13 +315,6 @@ impl MediaPipeline {
             }
             None => {}
         }
-
-        if now_ms >= self.rtcp.next_report_ms() {
-            let sending = self.sending();
-            tick.rtcp = self.rtcp.poll_report(now_ms, &sending);
-            tick.quality = Some(self.rtcp.quality(&sending));
-        }
-        tick
     }
 }
 

@@ -43,7 +43,7 @@ fn caller_audio_reaches_the_recogniser_at_16k_with_losses_concealed() {
 #[test]
 fn audio_in_sequence_reaches_the_recogniser_on_arrival_and_a_gap_waits_for_its_turn() {
     let mut p = MediaPipeline::new(format(), 1).expect("pipeline");
-    let mut arrive = |p: &mut MediaPipeline, i: usize| {
+    let arrive = |p: &mut MediaPipeline, i: usize| {
         let dgram = packet(0, 1000 + i as u16, 160 * i as u32, i == 0, &tone_frame(i));
         p.receive(i as u64 * 20, &dgram).expect("valid");
     };
@@ -117,6 +117,27 @@ fn bot_speech_leaves_as_paced_rtp_with_consecutive_numbers() {
         assert_eq!(w[1].ssrc, w[0].ssrc);
     }
     assert_eq!(events, vec![PlaybackEvent::Started(0), PlaybackEvent::Finished(0)]);
+}
+
+#[test]
+fn an_answer_starts_between_ticks_and_goes_on_at_the_tick_pace() {
+    let mut p = MediaPipeline::new(format(), 9).expect("pipeline");
+    p.tick(0);
+    p.playout().push(0, &[0.2; 480]);
+    p.playout().complete(0);
+    let first = p.start_talkspurt(7);
+    assert_eq!(first.playback, vec![PlaybackEvent::Started(0)]);
+    let first = RtpPacket::parse(&first.rtp.expect("out at once")).expect("valid").header;
+    assert!(first.marker);
+    assert!(p.start_talkspurt(8).rtp.is_none(), "once talking, the ticks set the pace");
+    let next: Vec<_> = (1..4).filter_map(|i| p.tick(i * 20).rtp).collect();
+    assert_eq!(next.len(), 2, "480 samples = 3 frames");
+    let second = RtpPacket::parse(&next[0]).expect("valid").header;
+    assert_eq!(
+        (second.sequence, second.timestamp),
+        (first.sequence.wrapping_add(1), first.timestamp.wrapping_add(160))
+    );
+    assert!(!second.marker);
 }
 
 /// Caller packets, with one lost, 6 s of them: the first report time has passed.
