@@ -238,6 +238,9 @@ fn run_asr(args: AsrArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
     if let (Some(p50), Some(p95)) = (summary.latency_p50_ms, summary.latency_p95_ms) {
         println!("end-of-speech→final latency p50 {p50} ms p95 {p95} ms");
     }
+    if summary.finals_wer.is_some() || summary.finals_cer.is_some() {
+        println!("finals before revision: WER {} CER {}", pct(summary.finals_wer), pct(summary.finals_cer));
+    }
     println!("WER {} CER {} files {}", pct(summary.wer), pct(summary.cer), summary.files);
     Ok(if failures > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
 }

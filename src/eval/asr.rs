@@ -41,6 +41,10 @@ pub struct FileResult {
     /// "word" (WER) or "char" (CER).
     pub unit: &'static str,
     pub errors: ErrorCounts,
+    /// Streaming mode: the errors of the finals alone, before any revision (what the dialog
+    /// acted on).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub finals_errors: Option<ErrorCounts>,
     pub reference: String,
     pub hypothesis: String,
     pub eos_to_final_ms: Vec<u64>,
@@ -53,6 +57,9 @@ pub struct FileResult {
 pub struct Summary {
     pub wer: Option<f64>,
     pub cer: Option<f64>,
+    /// Streaming mode: the finals alone, before revision.
+    pub finals_wer: Option<f64>,
+    pub finals_cer: Option<f64>,
     pub files: usize,
     pub rtf: f64,
     pub latency_p50_ms: Option<u64>,
@@ -114,7 +121,7 @@ fn score_file(
 ) -> Result<FileResult, String> {
     let pcm = media::load_for_asr(&entry.path).map_err(|e| e.to_string())?;
     let started = Instant::now();
-    let mut utterances = Vec::new();
+    let mut utterances: Vec<offline::StreamedUtterance> = Vec::new();
     let (hypothesis, latencies) = match engine {
         Engine::File(decoder) => {
             let mut o = DecodeOptions::new(language, Window::Full);
@@ -137,11 +144,16 @@ fn score_file(
     let processing_s = started.elapsed().as_secs_f64();
     let lang = if language == Language::Zh || entry.row.language.starts_with("zh") { "zh" } else { "en" };
     let (reference, hyp_norm) = (normalize(&entry.row.transcript, lang), normalize(&hypothesis, lang));
-    let (unit, errors) = if lang == "zh" {
-        ("char", char_errors(&reference, &hyp_norm))
-    } else {
-        ("word", word_errors(&reference, &hyp_norm))
+    let score = |hypothesis: &str| {
+        if lang == "zh" { char_errors(&reference, hypothesis) } else { word_errors(&reference, hypothesis) }
     };
+    let unit = if lang == "zh" { "char" } else { "word" };
+    let errors = score(&hyp_norm);
+    let finals_errors = matches!(engine, Engine::Streaming(_)).then(|| {
+        let joiner = if lang == "zh" { "" } else { " " };
+        let finals: Vec<&str> = utterances.iter().map(|u| u.text.as_str()).filter(|t| !t.is_empty()).collect();
+        score(&normalize(&finals.join(joiner), lang))
+    });
     Ok(FileResult {
         file: entry.row.file.clone(),
         language: lang.to_string(),
@@ -150,6 +162,7 @@ fn score_file(
         processing_s,
         unit,
         errors,
+        finals_errors,
         reference: entry.row.transcript.clone(),
         hypothesis,
         eos_to_final_ms: latencies,
@@ -158,15 +171,17 @@ fn score_file(
 }
 
 pub fn summarise(results: &[FileResult]) -> Summary {
-    let pooled = |unit: &str| {
+    let pooled_by = |unit: &str, errors: &dyn Fn(&FileResult) -> Option<ErrorCounts>| {
         let mut total = ErrorCounts::default();
         let mut any = false;
-        for r in results.iter().filter(|r| r.unit == unit) {
-            total += r.errors;
+        for e in results.iter().filter(|r| r.unit == unit).map(errors) {
+            total += e?;
             any = true;
         }
         any.then(|| total.rate())
     };
+    let pooled = |unit: &str| pooled_by(unit, &|r| Some(r.errors));
+    let finals = |unit: &str| pooled_by(unit, &|r| r.finals_errors);
     let audio: f64 = results.iter().map(|r| r.duration_s).sum();
     let processing: f64 = results.iter().map(|r| r.processing_s).sum();
     let mut latencies: Vec<u64> = results.iter().flat_map(|r| r.eos_to_final_ms.iter().copied()).collect();
@@ -174,6 +189,8 @@ pub fn summarise(results: &[FileResult]) -> Summary {
     Summary {
         wer: pooled("word"),
         cer: pooled("char"),
+        finals_wer: finals("word"),
+        finals_cer: finals("char"),
         files: results.len(),
         rtf: if audio > 0.0 { processing / audio } else { 0.0 },
         latency_p50_ms: percentile(&latencies, 0.5),
