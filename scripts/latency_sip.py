@@ -27,6 +27,11 @@ import wave
 
 from latency_report import summary
 
+
+# Monotonic → Unix time, to line the caller's instants up with the server's call record
+# (scripts/latency_timeline.py).
+UNIX = time.time() - time.monotonic()
+
 FRAME = 160  # 20 ms at 8 kHz
 LOUD = 10 ** (-40 / 20) * 32768  # -40 dBFS in 16-bit units: the bot's answer is audible
 
@@ -180,7 +185,8 @@ def main():
             ms, ms_40 = (first_loud[0] - eos) * 1000, (first_loud[0] - eos_40) * 1000
             latencies.append(ms)
             at_40.append(ms_40)
-            print(f"{os.path.basename(clip):45s} {ms:7.0f} ms   (speech end at -40 dBFS: {ms_40:5.0f} ms)")
+            print(f"{os.path.basename(clip):45s} {ms:7.0f} ms   (speech end at -40 dBFS: {ms_40:5.0f} ms)"
+                  f"   [unix {eos + UNIX:.3f} → {first_loud[0] + UNIX:.3f}]")
         else:
             print(f"{os.path.basename(clip):45s}  no answer")
         call.silence_until_quiet(0.8, 30)

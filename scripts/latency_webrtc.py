@@ -35,6 +35,11 @@ from aiortc import MediaStreamTrack, RTCConfiguration, RTCPeerConnection, RTCSes
 from aiortc.mediastreams import MediaStreamError  # noqa: E402
 from latency_report import summary  # noqa: E402
 
+
+# Monotonic → Unix time, to line the caller's instants up with the server's call record
+# (scripts/latency_timeline.py).
+UNIX = time.time() - time.monotonic()
+
 RATE = 48000
 FRAME = RATE // 50  # 20 ms
 LOUD = 10 ** (-40 / 20)  # -40 dBFS, on float samples: the bot's answer is audible
@@ -156,7 +161,8 @@ async def main():
             ms, ms_40 = (first - eos) * 1000, (first - eos_40) * 1000
             latencies.append(ms)
             at_40.append(ms_40)
-            print(f"{name:45s} {ms:7.0f} ms   (speech end at -40 dBFS: {ms_40:5.0f} ms)", flush=True)
+            print(f"{name:45s} {ms:7.0f} ms   (speech end at -40 dBFS: {ms_40:5.0f} ms)"
+                  f"   [unix {eos + UNIX:.3f} → {first + UNIX:.3f}]", flush=True)
         else:
             print(f"{name:45s}  no answer", flush=True)
         await wait_for(lambda: ear.quiet_for(0.8), 30)
