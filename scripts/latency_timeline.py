@@ -4,7 +4,8 @@
 Lines the caller's instants (printed by latency_sip.py / latency_webrtc.py as
 "[unix EOS → FIRST]") up with callbot's call record (calls.db): the server's final transcript
 and the bot's playback_started, both as Unix times (call start + at_ms). Caller and server run
-on the same box, so they share one clock.
+on the same box, so they share one clock. Events are matched by time, so the calls must have
+run one at a time (as the latency runs do), not side by side.
 
   python3 scripts/latency_timeline.py CALLER_OUTPUT.txt DATA_DIR/calls.db
 

@@ -139,7 +139,16 @@ impl WhisperModel {
                     mode: whisper_rs::DtwMode::ModelPreset { model_preset },
                     ..Default::default()
                 });
-                Some(Arc::new(load(params)?))
+                // Without it, decodes drop their left context (see `Decoder::decode`): worse at
+                // cut points, but working, where failing would lose the model (e.g. no GPU memory
+                // for a second copy).
+                match load(params) {
+                    Ok(ctx) => Some(Arc::new(ctx)),
+                    Err(e) => {
+                        tracing::warn!("{e}: decoding without left context");
+                        None
+                    }
+                }
             }
             None => None,
         };
