@@ -153,8 +153,7 @@ pub fn transcribe_streaming_with(
             _ => {}
         }
     }
-    let joiner = if out.language == "zh" { "" } else { " " };
-    out.text = out.transcript().join(joiner);
+    out.text = out.transcript().join(out.joiner());
     Ok(out)
 }
 
@@ -162,6 +161,17 @@ impl StreamedTranscript {
     /// The text of each utterance, revisions applied.
     pub fn transcript(&self) -> Vec<&str> {
         self.utterances.iter().map(|u| u.revised.as_deref().unwrap_or(&u.text)).filter(|t| !t.is_empty()).collect()
+    }
+
+    /// The finals alone, joined as `text` is: what the dialog acted on, before any revision.
+    pub fn finals_text(&self) -> String {
+        let finals: Vec<&str> = self.utterances.iter().map(|u| u.text.as_str()).filter(|t| !t.is_empty()).collect();
+        finals.join(self.joiner())
+    }
+
+    /// Mandarin is written without spaces between utterances.
+    fn joiner(&self) -> &'static str {
+        if self.language == "zh" { "" } else { " " }
     }
 
     /// One segment per utterance, or per run of utterances decoded again together.

@@ -122,8 +122,7 @@ fn score_file(
     let pcm = media::load_for_asr(&entry.path).map_err(|e| e.to_string())?;
     let started = Instant::now();
     let mut utterances: Vec<offline::StreamedUtterance> = Vec::new();
-    // The language the streamed text was joined in (the hypothesis's own, to join finals alike).
-    let mut streamed_language = String::new();
+    let mut finals_text = None;
     let (hypothesis, latencies) = match engine {
         Engine::File(decoder) => {
             let mut o = DecodeOptions::new(language, Window::Full);
@@ -139,8 +138,8 @@ fn score_file(
             // Wall-clock latency only means something when the audio arrived in real time.
             let latencies =
                 if opts.realtime { t.utterances.iter().map(|u| u.eos_to_final_ms).collect() } else { Vec::new() };
+            finals_text = Some(t.finals_text());
             utterances = t.utterances;
-            streamed_language = t.language;
             (t.text, latencies)
         }
     };
@@ -152,11 +151,7 @@ fn score_file(
     };
     let unit = if lang == "zh" { "char" } else { "word" };
     let errors = score(&hyp_norm);
-    let finals_errors = matches!(engine, Engine::Streaming(_)).then(|| {
-        let joiner = if streamed_language == "zh" { "" } else { " " };
-        let finals: Vec<&str> = utterances.iter().map(|u| u.text.as_str()).filter(|t| !t.is_empty()).collect();
-        score(&normalize(&finals.join(joiner), lang))
-    });
+    let finals_errors = finals_text.map(|t| score(&normalize(&t, lang)));
     Ok(FileResult {
         file: entry.row.file.clone(),
         language: lang.to_string(),
