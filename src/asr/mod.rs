@@ -46,6 +46,18 @@ impl Language {
         }
     }
 
+    /// Reads a language tag as manifests write it ("en", "en-US", "zh-CN", "cmn_Hans",
+    /// "Mandarin"; any case); `None` for a language callbot does not transcribe.
+    pub fn from_tag(tag: &str) -> Option<Language> {
+        let tag = tag.trim().to_ascii_lowercase();
+        match tag.split(['-', '_']).next().unwrap_or_default() {
+            "en" | "eng" | "english" => Some(Language::En),
+            "zh" | "zho" | "chi" | "cmn" | "chinese" | "mandarin" => Some(Language::Zh),
+            "auto" => Some(Language::Auto),
+            _ => None,
+        }
+    }
+
     pub fn code(self) -> &'static str {
         match self {
             Language::En => "en",

@@ -87,8 +87,13 @@ pub fn run(
     };
     let mut results = Vec::new();
     for entry in entries.iter().filter(|e| !e.row.transcript.trim().is_empty()) {
-        let language =
-            opts.language.unwrap_or(if entry.row.language.starts_with("zh") { Language::Zh } else { Language::En });
+        let language = match opts.language.map_or_else(|| row_language(&entry.row.language), Ok) {
+            Ok(language) => language,
+            Err(e) => {
+                on_file(&Err(e), entry);
+                continue;
+            }
+        };
         let model_name = opts.model.clone().unwrap_or_else(|| language.default_model().to_string());
         let key = format!("{model_name}/{}", language.code());
         if !engines.contains_key(&key) {
@@ -109,6 +114,15 @@ pub fn run(
     }
     let summary = summarise(&results);
     Ok((results, summary))
+}
+
+/// The language a row is decoded in: its tag, English when it has none.
+fn row_language(tag: &str) -> Result<Language, String> {
+    if tag.trim().is_empty() {
+        return Ok(Language::En);
+    }
+    Language::from_tag(tag)
+        .ok_or_else(|| format!("language `{tag}` is not one callbot transcribes (en or zh; or pass --lang)"))
 }
 
 fn score_file(
@@ -144,7 +158,8 @@ fn score_file(
         }
     };
     let processing_s = started.elapsed().as_secs_f64();
-    let lang = if language == Language::Zh || entry.row.language.starts_with("zh") { "zh" } else { "en" };
+    let tagged_zh = Language::from_tag(&entry.row.language) == Some(Language::Zh);
+    let lang = if language == Language::Zh || tagged_zh { "zh" } else { "en" };
     let (reference, hyp_norm) = (normalize(&entry.row.transcript, lang), normalize(&hypothesis, lang));
     let score = |hypothesis: &str| {
         if lang == "zh" { char_errors(&reference, hypothesis) } else { word_errors(&reference, hypothesis) }
@@ -193,5 +208,24 @@ pub fn summarise(results: &[FileResult]) -> Summary {
         rtf: if audio > 0.0 { processing / audio } else { 0.0 },
         latency_p50_ms: percentile(&latencies, 0.5),
         latency_p95_ms: percentile(&latencies, 0.95),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_decoded_in_the_language_their_tag_names() {
+        for (tag, language) in
+            [("", Language::En), ("en", Language::En), ("en-US", Language::En), ("English", Language::En)]
+        {
+            assert_eq!(row_language(tag), Ok(language), "{tag:?}");
+        }
+        for tag in ["zh", "zh-CN", "cmn_Hans", "cmn", "Mandarin", " ZH "] {
+            assert_eq!(row_language(tag), Ok(Language::Zh), "{tag:?}");
+        }
+        let err = row_language("fr").unwrap_err();
+        assert!(err.contains("`fr`") && err.contains("--lang"), "{err}");
     }
 }
