@@ -6,12 +6,13 @@
 //! Whisper's English and basic text normalisers. The output is meant for
 //! comparison, not display, and both sides must go through the same function.
 
-/// Normalises `text` for the language tag `lang`: tags starting with "zh" or
-/// "cmn" (any case, e.g. "zh-TW", "cmn_Hans") use [`normalize_zh`], all others
-/// [`normalize_en`].
+use crate::asr::Language;
+
+/// Normalises `text` for the language tag `lang`: Mandarin tags as
+/// [`Language::from_tag`] reads them (e.g. "zh-TW", "cmn_Hans") use
+/// [`normalize_zh`], all others [`normalize_en`].
 pub fn normalize(text: &str, lang: &str) -> String {
-    let lang = lang.trim().to_ascii_lowercase();
-    if lang.starts_with("zh") || lang.starts_with("cmn") {
+    if Language::from_tag(lang) == Some(Language::Zh) {
         normalize_zh(text)
     } else {
         split_digit_runs(&normalize_en(text))
