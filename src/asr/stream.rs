@@ -264,6 +264,10 @@ pub struct StreamingRecognizer {
     out: Vec<StreamOutput>,
 }
 
+/// What Whisper hears at once. A revision, left context included, fits in one window: so the
+/// pieces of an utterance cut at `max_utterance_ms` (cut without a pause, mid-sentence) can be
+/// decoded again together.
+const WHISPER_WINDOW_MS: u32 = 30_000;
 /// Finals remembered for checking revisions against (a run is far shorter).
 const FINAL_SIZES_KEPT: usize = 64;
 /// A revision stands only if it says 85–150% as much as the finals it replaces.
@@ -291,7 +295,7 @@ impl StreamingRecognizer {
     pub fn with_detector(cfg: StreamConfig, language: Language, vad: Box<dyn VoiceDetector>) -> Self {
         Self {
             endpointer: Endpointer::new(cfg.endpoint.clone()),
-            runs: Runs::new(samples(cfg.revise_gap_ms), samples(cfg.endpoint.max_utterance_ms)),
+            runs: Runs::new(samples(cfg.revise_gap_ms), samples(WHISPER_WINDOW_MS.saturating_sub(cfg.left_context_ms))),
             revisions: BTreeMap::new(),
             final_sizes: VecDeque::new(),
             cfg,
@@ -740,6 +744,7 @@ impl StreamingRecognizer {
                 break;
             }
             let mut slot = self.finals.remove(&utterance).expect("first key");
+            tracing::debug!(utterance, reason = ?slot.reason, start_ms = slot.start_ms, end_ms = slot.end_ms, "final ready");
             if self.try_other_language(utterance, &mut slot) {
                 self.finals.insert(utterance, slot);
                 break;
@@ -1218,6 +1223,35 @@ mod tests {
         out.extend(rec.push(&vec![0.0; 16000]));
         out.extend(rec.finish());
         assert_eq!(kinds(&out), vec![(2, Priority::Final, 0)]);
+    }
+
+    #[test]
+    fn the_pieces_of_an_utterance_cut_at_the_maximum_length_are_decoded_again_together() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        let mut out = rec.push(&voice(25_000));
+        out.extend(rec.push(&vec![0.0; 32000]));
+        // Cut without a pause, so the run spans both pieces: one clip of at most one window.
+        assert_eq!(kinds(&out), vec![(0, Priority::Final, 0), (1, Priority::Final, 0), (0, Priority::Revision, 1)]);
+        let clips: Vec<usize> =
+            out.iter().filter_map(|o| if let StreamOutput::Decode(r) = o { Some(r.pcm.len()) } else { None }).collect();
+        assert!(clips[2] >= clips[0] + clips[1] - samples(2000) as usize, "{clips:?}");
+        assert!(clips[2] as u64 <= samples(WHISPER_WINDOW_MS), "{clips:?}");
+    }
+
+    #[test]
+    fn a_run_never_outgrows_whisper_s_window() {
+        let mut rec = recognizer(StreamConfig { partial_interval_ms: 0, ..Default::default() });
+        let mut out = rec.push(&voice(70_000));
+        out.extend(rec.finish());
+        let revisions: Vec<usize> = out
+            .iter()
+            .filter_map(|o| match o {
+                StreamOutput::Decode(r) if r.priority == Priority::Revision => Some(r.pcm.len()),
+                _ => None,
+            })
+            .collect();
+        assert!(!revisions.is_empty());
+        assert!(revisions.iter().all(|n| *n as u64 <= samples(WHISPER_WINDOW_MS)), "{revisions:?}");
     }
 
     #[test]
