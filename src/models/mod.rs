@@ -32,8 +32,8 @@ pub enum ModelsError {
     NotInstalled { name: String, dir: PathBuf },
     #[error("download of {url} failed: {why}")]
     Download { url: String, why: String },
-    #[error("{what}: SHA-256 {actual} does not match the expected {expected}")]
-    Checksum { what: String, expected: String, actual: String },
+    #[error("{what}: {algorithm} {actual} does not match the expected {expected}")]
+    Checksum { what: String, algorithm: &'static str, expected: String, actual: String },
     #[error("pip: {0}")]
     Pip(String),
     #[error("wheel {wheel}: {why}")]
