@@ -11,6 +11,7 @@ pub mod eval;
 pub mod lang;
 pub mod logging;
 pub mod media;
+pub mod metrics;
 pub mod models;
 pub mod nlu;
 pub mod orders;

@@ -87,6 +87,14 @@ fn ten_concurrent_sipp_callers_are_heard_answered_and_can_interrupt() {
         assert!(!bot_text(&call).is_empty());
         assert_eq!(call["channel"], "sip");
     }
+    assert_eq!(server.metric(r#"callbot_calls_total{channel="sip"}"#), 10.0);
+    assert_eq!(server.metric("callbot_calls_active"), 0.0);
+    assert_eq!(server.metric("callbot_asr_calls_behind"), 0.0, "no call is still behind once all ended");
+    let utterances = server.metric("callbot_caller_utterances_total");
+    assert!(utterances >= 10.0, "every caller was transcribed: {utterances}");
+    let decodes = server.metric(r#"callbot_asr_decodes_total{lang="en",priority="final"}"#)
+        + server.metric(r#"callbot_asr_decodes_total{lang="en",priority="background"}"#);
+    assert!(decodes >= utterances, "{decodes} decodes for {utterances} utterances");
     assert!(server.stop().success(), "graceful shutdown");
 }
 
@@ -107,6 +115,8 @@ fn pressing_0_reaches_an_agent_queue() {
     let transfer = transfer.unwrap_or_else(|| panic!("no transfer: {call:#}"));
     assert_eq!(transfer["intent"], "human_agent");
     assert!(transfer["queue"].is_string() && transfer["rule"].is_string(), "{transfer:#}");
+    let queue = transfer["queue"].as_str().unwrap();
+    assert_eq!(server.metric(&format!(r#"callbot_transfers_total{{queue="{queue}"}}"#)), 1.0);
 }
 
 #[test]

@@ -16,6 +16,15 @@ pub enum Channel {
     Webrtc,
 }
 
+impl Channel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sip => "sip",
+            Channel::Webrtc => "webrtc",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Speaker {

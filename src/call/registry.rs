@@ -1,7 +1,7 @@
 //! Live and recent calls, as the API and dashboards see them, built from the call event
 //! stream. Every event goes through [`Calls::record`]: it updates the call's view, goes to
 //! live subscribers (a lagging subscriber loses events, the call never waits for it) and to
-//! the store's writer (which never loses one).
+//! the store's writer (which never loses one) and to the metrics.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -100,6 +100,8 @@ pub enum StoreMsg {
 struct CallView {
     detail: CallDetail,
     next_seq: u64,
+    /// Its transcription is behind real time (for the `callbot_asr_calls_behind` gauge).
+    asr_behind: bool,
 }
 
 #[derive(Default)]
@@ -148,7 +150,7 @@ impl Calls {
             media: None,
             events: 0,
         };
-        self.lock().calls.insert(info.id.clone(), CallView { detail, next_seq: 0 });
+        self.lock().calls.insert(info.id.clone(), CallView { detail, next_seq: 0, asr_behind: false });
         let started = CallEvent::Started {
             channel: info.channel,
             caller: info.caller.clone(),
@@ -169,6 +171,7 @@ impl Calls {
         let record = Arc::new(CallEventRecord { call_id: call_id.to_string(), seq: view.next_seq, at_ms, event });
         view.next_seq += 1;
         apply(&mut view.detail, at_ms, &record.event);
+        view.asr_behind = crate::metrics::observe(&record.event, view.asr_behind);
         let ended = matches!(record.event, CallEvent::Ended { .. }).then(|| view.detail.clone());
         if let Some(store) = &self.store {
             let _ = store.send(StoreMsg::Event(Arc::clone(&record)));

@@ -144,6 +144,7 @@ fn fetch_model(models: &ModelsDir, name: &str) -> anyhow::Result<()> {
 /// Runs the HTTP API and the SIP endpoint until Ctrl-C or SIGTERM, then shuts down in order.
 pub async fn serve(cfg: ServerConfig, loaded: Loaded) -> anyhow::Result<()> {
     let Loaded { services, store, writer } = loaded;
+    crate::metrics::install(); // before the first call, so every call event is counted
     let hub = calls::CallHub::new(services);
     let http = tokio::net::TcpListener::bind(cfg.http).await.with_context(|| format!("HTTP on {}", cfg.http))?;
     let sip = sip::SipEndpoint::start(&cfg, Arc::clone(&hub)).await?;

@@ -1,6 +1,6 @@
-//! The HTTP side: the call API (`docs/openapi.yaml`), live call events over SSE, and (with
-//! WebRTC) the "Call us" page. [`app`] builds the router without a socket, so tests can call
-//! it directly.
+//! The HTTP side: the call API (`docs/openapi.yaml`), live call events over SSE, metrics for
+//! Prometheus, and (with WebRTC) the "Call us" page. [`app`] builds the router without a
+//! socket, so tests can call it directly.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -67,12 +67,24 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/", get(|| async { axum::response::Html(CALL_PAGE) }))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics_page))
         .route("/api/webrtc/offer", axum::routing::post(webrtc_offer))
         .route("/api/calls", get(list_calls))
         .route("/api/calls/{id}", get(get_call))
         .route("/api/calls/{id}/events", get(call_events))
         .route("/api/events", get(all_events))
         .with_state(state)
+}
+
+/// Prometheus text format (`src/metrics.rs` lists the series).
+async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
+    let services = state.hub.services();
+    let mut pools = vec![("en", services.asr_en.stats(), services.asr_en.workers())];
+    // Mandarin may share the English pool (one multilingual model for both): count it once.
+    if !Arc::ptr_eq(&services.asr_en, &services.asr_zh) {
+        pools.push(("zh", services.asr_zh.stats(), services.asr_zh.workers()));
+    }
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], crate::metrics::render(&pools))
 }
 
 #[derive(serde::Deserialize)]

@@ -100,6 +100,16 @@ impl Server {
         serde_json::from_str(&text).expect("JSON")
     }
 
+    /// One series' value on the Prometheus page, e.g. `callbot_calls_total{channel="sip"}`;
+    /// 0 for a series not (yet) there.
+    pub fn metric(&self, series: &str) -> f64 {
+        let mut resp = ureq::get(&format!("{}/metrics", self.http)).call().expect("metrics answer");
+        let page = resp.body_mut().read_to_string().expect("body");
+        page.lines()
+            .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+            .map_or(0.0, |v| v.trim().parse().expect("a number"))
+    }
+
     pub fn calls(&self) -> Vec<Value> {
         self.get("/api/calls")["calls"].as_array().cloned().unwrap_or_default()
     }
