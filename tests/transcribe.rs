@@ -40,6 +40,26 @@ fn several_files_give_one_prefixed_line_each_and_json_has_segments() {
 }
 
 #[test]
+fn stereo_flac_at_44_1_khz_gives_the_same_words_as_the_16_khz_original() {
+    let dir = tempfile::tempdir().unwrap();
+    let flac = dir.path().join("jfk-stereo-44k.flac");
+    let status = std::process::Command::new("sox")
+        .arg(data("en_asr/audio/jfk.wav"))
+        .args(["-r", "44100", "-c", "2"])
+        .arg(&flac)
+        .status()
+        .expect("sox");
+    assert!(status.success());
+    let original = run(&["transcribe", &data("en_asr/audio/jfk.wav")]);
+    let out = run(&["transcribe", "--json", flac.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    assert_eq!(words(v["text"].as_str().unwrap()), words(&stdout(&original)), "{v}");
+    let end = v["segments"].as_array().unwrap().last().unwrap()["end_ms"].as_u64().unwrap();
+    assert!((10_000..=11_100).contains(&end), "timings are in the original's time base: {v}");
+}
+
+#[test]
 fn mandarin_is_transcribed_in_simplified_chinese() {
     let out = run(&["transcribe", "--lang", "zh", &data("zh_asr/audio/fireredasr_BAC009S0764W0121.wav")]);
     assert!(out.status.success(), "{}", stderr(&out));
