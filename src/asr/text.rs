@@ -21,9 +21,12 @@ const HALLUCINATIONS: &[&str] = &[
     "中文字幕",
 ];
 
+const MUSIC_NOTES: &[char] = &['♪', '♫', '♬', '♩', '🎵', '🎶'];
+
 /// Final text for one decoded span.
 pub fn clean(raw: &str, language: &str) -> String {
-    let mut text = strip_annotations(raw);
+    // Whisper marks music with notes ("♪♪", "♪ la la ♪"); the notes are not words anyone said.
+    let mut text: String = strip_annotations(raw).chars().filter(|c| !MUSIC_NOTES.contains(c)).collect();
     if language.starts_with("zh") {
         text = zhconv::zhconv(&text, zhconv::Variant::ZhHans);
     }
@@ -209,6 +212,13 @@ mod tests {
     fn annotations_are_removed() {
         assert_eq!(clean(" [BLANK_AUDIO] hello (music) there", "en"), "hello there");
         assert_eq!(clean("a (half open", "en"), "a (half open");
+    }
+
+    #[test]
+    fn music_notes_are_not_words() {
+        assert_eq!(clean("♪♪", "en"), "");
+        assert_eq!(clean(" ♪ Hold the line ♪", "en"), "Hold the line");
+        assert_eq!(clean("♫ 请稍候 ♫", "zh"), "请稍候");
     }
 
     #[test]
