@@ -88,25 +88,25 @@ fn auto_language_follows_the_speaker() {
 #[test]
 fn silence_noise_and_music_give_an_empty_transcript_not_invented_text() {
     let dir = tempfile::tempdir().unwrap();
-    let square = |f: f32, t: f32| if (t * f).fract() < 0.5 { 1.0 } else { -1.0 };
-    let signals: [(&str, Box<dyn Fn(usize) -> f32>); 3] = [
+    fn square(f: f32, t: f32) -> f32 {
+        if (t * f).fract() < 0.5 { 1.0 } else { -1.0 }
+    }
+    type Signal = fn(usize) -> f32;
+    let signals: [(&str, Signal); 3] = [
         // Near-silence with faint noise.
-        ("silence", Box::new(|i| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.002)),
+        ("silence", |i| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.002),
         // Loud hiss: a pseudo-random sequence at -20 dBFS.
-        ("hiss", Box::new(|i| ((i as u64).wrapping_mul(2_654_435_761) % 65_536) as f32 / 65_536.0 * 0.2 - 0.1)),
+        ("hiss", |i| ((i as u64).wrapping_mul(2_654_435_761) % 65_536) as f32 / 65_536.0 * 0.2 - 0.1),
         // An organ-like A-minor chord with tremolo, on which Whisper writes "♪♪".
-        (
-            "music",
-            Box::new(move |i| {
-                let t = i as f32 / 16_000.0;
-                let tremolo = 0.75 + 0.25 * (t * 4.0 * std::f32::consts::TAU).sin();
-                0.07 * tremolo * (square(220.0, t) + square(330.0, t) + square(440.0, t))
-            }),
-        ),
+        ("music", |i| {
+            let t = i as f32 / 16_000.0;
+            let tremolo = 0.75 + 0.25 * (t * 4.0 * std::f32::consts::TAU).sin();
+            0.07 * tremolo * (square(220.0, t) + square(330.0, t) + square(440.0, t))
+        }),
     ];
     for (name, signal) in &signals {
         let path = dir.path().join(format!("{name}.wav"));
-        write_wav(&path, 16_000, &(0..160_000).map(signal).collect::<Vec<f32>>());
+        write_wav(&path, 16_000, &(0..160_000).map(*signal).collect::<Vec<f32>>());
         for mode in [&[][..], &["--streaming"][..]] {
             let mut args = vec!["transcribe"];
             args.extend_from_slice(mode);
