@@ -8,15 +8,11 @@ same Whisper weights greedily (no temperature fallback); differences are then on
     python3 scripts/compare_ct2.py CT2_MODEL_DIR MANIFEST.csv --lang en [--callbot target/release/callbot --model tiny.en]
 CT2_MODEL_DIR holds model.bin (parts concatenated), config.json, tokenizer.json, vocabulary.*.
 """
-import argparse, csv, json, os, re, subprocess, sys
+import argparse, csv, os, sys
 
 from faster_whisper import WhisperModel
 
-ZH_PROMPT = "以下是普通话的句子。"
-
-
-def words(text):
-    return re.sub(r"[^\w]+", " ", text.lower()).split()
+from callbot_file_mode import ZH_PROMPT, callbot_text, comparison_key
 
 
 def main():
@@ -29,6 +25,7 @@ def main():
     a = ap.parse_args()
     model = WhisperModel(a.ct2_dir, device="cpu", compute_type="float32", cpu_threads=os.cpu_count())
     base = os.path.dirname(os.path.abspath(a.manifest))
+    key = comparison_key(a.lang)
     same = total = 0
     for row in csv.DictReader(open(a.manifest, encoding="utf-8")):
         if not row.get("transcript", "").strip():
@@ -39,11 +36,7 @@ def main():
             condition_on_previous_text=True, vad_filter=False,
             initial_prompt=ZH_PROMPT if a.lang == "zh" else None)
         ct2 = "".join(s.text for s in segs).strip()
-        cmd = [a.callbot, "transcribe", "--json", "--lang", a.lang, path]
-        if a.model:
-            cmd[2:2] = ["--model", a.model]
-        ours = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)["text"]
-        key = (lambda t: "".join(words(t))) if a.lang == "zh" else words
+        ours = callbot_text(a.callbot, path, a.lang, a.model)
         match = key(ct2) == key(ours)
         same += match
         total += 1

@@ -15,17 +15,12 @@ docs/benchmarks.md, and with it on the two differ in near-tie words).
     /tmp/pwc/bin/python scripts/compare_whisper_cpp.py GGML_MODEL MANIFEST.csv --lang en \
         [--callbot target/release/callbot --model tiny.en --threads 2]
 """
-import argparse, csv, json, os, re, subprocess, sys, tempfile, wave
+import argparse, csv, os, subprocess, sys, tempfile, wave
 
 import numpy as np
 from pywhispercpp.model import Model
 
-ZH_PROMPT = "以下是普通话的句子。"
-
-
-def words(text):
-    return re.sub(r"[^\w]+", " ", text.lower()).split()
-
+from callbot_file_mode import ZH_PROMPT, callbot_text, comparison_key
 
 def pcm16k(path, tmp):
     """Mono 16 kHz float samples: read as is where the file already is that, else via sox."""
@@ -57,7 +52,7 @@ def main():
         n_threads=a.threads, greedy={"best_of": 1}, temperature=0.0, temperature_inc=0.0,
         suppress_nst=True, language=a.lang, print_progress=False, print_timestamps=False, **prompt)
     base = os.path.dirname(os.path.abspath(a.manifest))
-    key = (lambda t: "".join(words(t))) if a.lang == "zh" else words
+    key = comparison_key(a.lang)
     same_words = same_text = total = 0
     with tempfile.TemporaryDirectory() as tmp:
         for row in csv.DictReader(open(a.manifest, encoding="utf-8")):
@@ -67,10 +62,7 @@ def main():
             audio, converted = pcm16k(path, tmp)
             # pywhispercpp strips each segment's text; callbot joins segments with one space.
             ref = " ".join(" ".join(s.text.split()) for s in model.transcribe(audio)).strip()
-            cmd = [a.callbot, "transcribe", "--json", "--lang", a.lang, "--threads", str(a.threads), path]
-            if a.model:
-                cmd[2:2] = ["--model", a.model]
-            ours = json.loads(subprocess.run(cmd, capture_output=True, text=True, check=True).stdout)["text"]
+            ours = callbot_text(a.callbot, path, a.lang, a.model, a.threads)
             match = key(ref) == key(ours)
             exact = ref == ours.strip()
             same_words += match
