@@ -44,11 +44,12 @@ def main():
     ap.add_argument("--callbot", default="target/release/callbot")
     ap.add_argument("--model", default=None, help="callbot's name for the same model")
     ap.add_argument("--threads", type=int, default=2, help="decoder threads, both sides")
+    ap.add_argument("--flash-attn", action="store_true", help="whisper.cpp's default, not callbot's")
     a = ap.parse_args()
     prompt = {"initial_prompt": ZH_PROMPT} if a.lang == "zh" else {}
     model = Model(
         a.ggml_model, redirect_whispercpp_logs_to=None, params_sampling_strategy=0,
-        context_params={"flash_attn": False},
+        context_params={"flash_attn": a.flash_attn},
         n_threads=a.threads, greedy={"best_of": 1}, temperature=0.0, temperature_inc=0.0,
         suppress_nst=True, language=a.lang, print_progress=False, print_timestamps=False, **prompt)
     base = os.path.dirname(os.path.abspath(a.manifest))
