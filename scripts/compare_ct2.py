@@ -8,11 +8,11 @@ same Whisper weights greedily (no temperature fallback); differences are then on
     python3 scripts/compare_ct2.py CT2_MODEL_DIR MANIFEST.csv --lang en [--callbot target/release/callbot --model tiny.en]
 CT2_MODEL_DIR holds model.bin (parts concatenated), config.json, tokenizer.json, vocabulary.*.
 """
-import argparse, csv, os, sys
+import argparse, os, sys
 
 from faster_whisper import WhisperModel
 
-from callbot_file_mode import ZH_PROMPT, callbot_text, comparison_key
+from callbot_file_mode import ZH_PROMPT, Tally, callbot_text, transcribed_files
 
 
 def main():
@@ -24,27 +24,15 @@ def main():
     ap.add_argument("--model", default=None)
     a = ap.parse_args()
     model = WhisperModel(a.ct2_dir, device="cpu", compute_type="float32", cpu_threads=os.cpu_count())
-    base = os.path.dirname(os.path.abspath(a.manifest))
-    key = comparison_key(a.lang)
-    same = total = 0
-    for row in csv.DictReader(open(a.manifest, encoding="utf-8")):
-        if not row.get("transcript", "").strip():
-            continue
-        path = os.path.join(base, row["file"])
+    tally = Tally(a.lang, "ct2")
+    for name, path in transcribed_files(a.manifest):
         segs, _ = model.transcribe(
             path, language=a.lang, beam_size=1, best_of=1, temperature=[0.0],
             condition_on_previous_text=True, vad_filter=False,
             initial_prompt=ZH_PROMPT if a.lang == "zh" else None)
         ct2 = "".join(s.text for s in segs).strip()
-        ours = callbot_text(a.callbot, path, a.lang, a.model)
-        match = key(ct2) == key(ours)
-        same += match
-        total += 1
-        print(f"{'same' if match else 'DIFF'}  {row['file']}")
-        if not match:
-            print(f"    ct2:     {ct2}\n    callbot: {ours}")
-    print(f"identical transcripts: {same}/{total}")
-
+        tally.add(name, ct2, callbot_text(a.callbot, path, a.lang, a.model))
+    tally.summary()
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -15,12 +15,12 @@ docs/benchmarks.md, and with it on the two differ in near-tie words).
     /tmp/pwc/bin/python scripts/compare_whisper_cpp.py GGML_MODEL MANIFEST.csv --lang en \
         [--callbot target/release/callbot --model tiny.en --threads 2]
 """
-import argparse, csv, os, subprocess, sys, tempfile, wave
+import argparse, os, subprocess, sys, tempfile, wave
 
 import numpy as np
 from pywhispercpp.model import Model
 
-from callbot_file_mode import ZH_PROMPT, callbot_text, comparison_key
+from callbot_file_mode import ZH_PROMPT, Tally, callbot_text, transcribed_files
 
 def pcm16k(path, tmp):
     """Mono 16 kHz float samples: read as is where the file already is that, else via sox."""
@@ -52,29 +52,15 @@ def main():
         context_params={"flash_attn": a.flash_attn},
         n_threads=a.threads, greedy={"best_of": 1}, temperature=0.0, temperature_inc=0.0,
         suppress_nst=True, language=a.lang, print_progress=False, print_timestamps=False, **prompt)
-    base = os.path.dirname(os.path.abspath(a.manifest))
-    key = comparison_key(a.lang)
-    same_words = same_text = total = 0
+    tally = Tally(a.lang, "whisper.cpp")
     with tempfile.TemporaryDirectory() as tmp:
-        for row in csv.DictReader(open(a.manifest, encoding="utf-8")):
-            if not row.get("transcript", "").strip():
-                continue
-            path = os.path.join(base, row["file"])
+        for name, path in transcribed_files(a.manifest):
             audio, converted = pcm16k(path, tmp)
             # pywhispercpp strips each segment's text; callbot joins segments with one space.
             ref = " ".join(" ".join(s.text.split()) for s in model.transcribe(audio)).strip()
             ours = callbot_text(a.callbot, path, a.lang, a.model, a.threads)
-            match = key(ref) == key(ours)
-            exact = ref == ours.strip()
-            same_words += match
-            same_text += exact
-            total += 1
-            note = " (sox-converted for whisper.cpp)" if converted else ""
-            print(f"{'same' if exact else 'same words' if match else 'DIFF'}  {row['file']}{note}")
-            if not exact:
-                print(f"    whisper.cpp: {ref}\n    callbot:     {ours}")
-    print(f"same words: {same_words}/{total}; same text, punctuation and case included: {same_text}/{total}")
-
+            tally.add(name, ref, ours, " (sox-converted for whisper.cpp)" if converted else "")
+    tally.summary()
 
 if __name__ == "__main__":
     sys.exit(main())
